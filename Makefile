@@ -1,0 +1,43 @@
+# gdplay's tasks. `make run` and `make test` do all the set-up on a fresh machine.
+#
+# TORCH picks the PyTorch build. The default is the CPU build 2.13.0 (on this project's
+# machines it lies on local disk; a plain unpinned `torch` would pull a multi-GB CUDA build).
+# A CUDA user: make TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126" install
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench demo fuzz clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/gdplay run configs/quadratic.yaml
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gdplay tests benchmarks
+	$(VENV)/bin/ruff format --check gdplay tests benchmarks
+	$(VENV)/bin/mypy gdplay
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
+demo: $(STAMP)
+	$(VENV)/bin/gdplay run configs/quadratic.yaml configs/quadratic_momentum.yaml
+
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests -k "property or fuzz"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,5 @@
+"""`python -m gdplay` runs the command line."""
+
+from gdplay.cli import main
+
+main()

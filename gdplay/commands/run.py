@@ -1,0 +1,99 @@
+"""`gdplay run`: run the configs, show the convergence tables, exit with the outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gdplay.commands import command
+from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from gdplay.shell import emit_json, err, guarded, out
+
+CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
+
+
+def overrides(
+    sets: list[str] | None, device: str | None, dtype: str | None, steps: int | None, seed: int | None
+) -> list[str]:
+    """Command-line flags as `key=value` overrides, applied after the file (flags win)."""
+    merged = list(sets or [])
+    for key, value in (("device", device), ("dtype", dtype), ("steps", steps), ("seed", seed)):
+        if value is not None:
+            merged.append(f"{key}={value}")
+    return merged
+
+
+@command("run", order=10)
+@guarded
+def run(
+    configs: list[Path] = CONFIGS,
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    every: int | None = typer.Option(None, "--every", min=1, help="Show (and in JSON keep) every N-th step."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
+    device: str | None = typer.Option(None, "--device", help="cpu | cuda | auto (overrides the config)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
+    steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
+    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+) -> None:
+    """Run the optimisations in CONFIG files and show how they converge.
+
+    Exit codes: 0 ok, 1 expectations not met, 2 usage error, 3 invalid config, 4 a run diverged,
+    130 interrupted.
+    """
+    from gdplay.config import load_config
+    from gdplay.execute import run_problem
+    from gdplay.problem import build_problem
+    from gdplay.report import comparison, run_report
+    from gdplay.results import runs_document
+
+    flags = overrides(sets, device, dtype, steps, seed)
+    problems = []
+    for path in configs:  # validate every file before running any, so a typo fails fast
+        for loaded in load_config(path, flags).runs:
+            problems.append(build_problem(loaded, allow_python=allow_python))
+    results = []
+    console = out()
+    interrupted = False
+    for problem in problems:
+        with _progress(enabled=not json_out, total=problem.config.steps, name=problem.name) as tick:
+            result = run_problem(problem, progress=tick)
+        results.append(result)
+        if not json_out:
+            console.print(run_report(result, every))
+        if result.status == "interrupted":
+            interrupted = True
+            break
+    if json_out:
+        emit_json(runs_document(results, every))
+    elif len(results) > 1:
+        console.print(comparison(results))
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if any(r.status == "diverged" for r in results):
+        raise typer.Exit(EXIT_DIVERGED)
+    raise typer.Exit(EXIT_OK)
+
+
+class _progress:
+    """A rich progress bar on stderr for long runs; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool, total: int, name: str):
+        self.enabled = enabled and err().is_terminal and total >= 20_000
+        self.total, self.name = total, name
+        self.bar = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=err(), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.name, total=self.total)
+        return lambda done, total: self.bar.update(task, completed=done)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

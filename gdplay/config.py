@@ -1,0 +1,338 @@
+"""Config files: YAML in, validated frozen run configs out.
+
+Precedence, merged in one place (`load_config`): model defaults < top-level keys of
+the file < the entries of its `runs:` list < command-line overrides (`--set`).
+Every error is a ConfigError naming the file, the line and the dotted key, with a
+"did you mean" where a name is close.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gdplay.errors import ConfigError, Location
+from gdplay.suggest import did_you_mean
+from gdplay.yamlio import Document, Path_, dotted, load_file, load_text
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+InitValue = Number | list[Number]
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ObjectiveConfig(_Strict):
+    """What to minimise: a formula (`expr`), a built-in (`name`) or a Python function (`python`)."""
+
+    expr: str | None = Field(
+        None, description="A formula in the variables that init names.", examples=["3*x**2 + 2*x - 1"]
+    )
+    name: str | None = Field(None, description="A built-in objective (see `gdplay list`).", examples=["rosenbrock"])
+    python: str | None = Field(
+        None, description="'file.py:function', relative to the config; needs --allow-python.", examples=["my_f.py:f"]
+    )
+    init: dict[str, InitValue] | list[Number] | None = Field(
+        None,
+        description="Start point: variable -> number (or list for a vector variable); a list for a built-in.",
+        examples=[{"x": 2.0}],
+    )
+    dim: Annotated[int, Field(ge=1)] | None = Field(None, description="Dimension of an any-dimension built-in.")
+    params: dict[str, Any] | None = Field(None, description="Parameters of a built-in, e.g. {b: 100} for Rosenbrock.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ObjectiveConfig:
+        given = [k for k in ("expr", "name", "python") if getattr(self, k) is not None]
+        if len(given) != 1:
+            which = ", ".join(given) if given else "none of them"
+            raise ValueError(f"give exactly one of expr, name or python (got {which})")
+        if self.expr is not None and (not isinstance(self.init, dict) or not self.init):
+            raise ValueError("a formula needs init: a mapping from each variable to its start value")
+        if isinstance(self.init, dict):
+            for var, value in self.init.items():
+                if not _NAME.match(var):
+                    raise ValueError(f"variable name {var!r} must be letters, digits and _, starting with a letter")
+                if isinstance(value, list) and not value:
+                    raise ValueError(f"init of vector variable {var!r} is empty")
+        return self
+
+
+class OptimizerConfig(BaseModel):
+    """The update rule: `name`, `lr`, and any option of its constructor (checked against its signature)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    name: str = Field(description="manual_sgd, or a torch.optim optimizer (case-insensitive).", examples=["sgd"])
+    lr: PositiveNumber = Field(description="Learning rate, > 0.", examples=[0.3])
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Every key besides name and lr: constructor options such as momentum or betas."""
+        return dict(self.model_extra or {})
+
+
+class RunConfig(_Strict):
+    """One optimisation run, fully resolved."""
+
+    name: str = Field(description="Name shown in reports; defaults to the file's stem.")
+    objective: ObjectiveConfig
+    optimizer: OptimizerConfig
+    steps: Annotated[int, Field(ge=1, le=100_000_000)] = Field(description="Number of updates, >= 1.")
+    device: str = Field("cpu", description="cpu | cuda | cuda:N | auto (auto = cuda when available).")
+    dtype: Literal["float32", "float64"] = Field("float32", description="Floating-point precision.")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.")
+    tol: PositiveNumber | None = Field(None, description="Stop early when the gradient norm falls below it.")
+    blowup: PositiveNumber = Field(1.0e20, description="A run whose |f| exceeds this is diverged (as are NaN and inf).")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.match(r"^(cpu|auto|cuda(:\d+)?)$", value):
+            raise ValueError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
+        return value
+
+
+TOP_LEVEL_KEYS = set(RunConfig.model_fields) | {"runs"}
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A validated run plus what is needed to point errors back at the file."""
+
+    config: RunConfig
+    index: int | None  # position in `runs:`, or None for a single-run file
+    document: Document
+    base_dir: Path
+    raw: Mapping[str, Any]  # the merged plain data the config was validated from
+
+    def locate(self, *path: str | int) -> Location:
+        """Where `path` (dotted key parts) was written: in this run's entry, else at top level,
+        else at the nearest enclosing key that was written."""
+        key = dotted(tuple(path)) or None
+        candidates: list[Path_] = []
+        if self.index is not None:
+            candidates.append(("runs", self.index, *path))
+        candidates.append(tuple(path))
+        for full in candidates:
+            if _written(self.document, full):
+                return self.document.location(full)
+        best: Path_ = ("runs", self.index) if self.index is not None else ()
+        for full in candidates:
+            for cut in range(len(full), 0, -1):
+                if _written(self.document, full[:cut]) and len(full[:cut]) > len(best):
+                    best = full[:cut]
+                    break
+        loc = self.document.location(best)
+        return Location(file=loc.file, line=loc.line, column=loc.column, key=key)
+
+    def error(self, message: str, *path: str | int, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, self.locate(*path), hint)
+
+
+def _written(doc: Document, path: Path_) -> bool:
+    return tuple(path) in doc.positions
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: str
+    runs: list[LoadedRun]
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ConfigFile:
+    """Load a config file into validated runs, applying `--set key=value` overrides."""
+    return _from_document(load_file(path), Path(path).resolve().parent, Path(path).stem, overrides)
+
+
+def load_config_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ConfigFile:
+    return _from_document(load_text(text, file), Path.cwd(), Path(file).stem, overrides)
+
+
+def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence[str]) -> ConfigFile:
+    data = doc.data
+    if data is None:
+        raise ConfigError(
+            "the file is empty; expected a mapping with objective, optimizer and steps", Location(file=doc.file)
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping at the top level, got {_kind(data)}", doc.location(()))
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"unknown key {key!r}", doc.location((str(key),)), did_you_mean(str(key), TOP_LEVEL_KEYS))
+    patches = [_parse_override(o) for o in overrides]
+    base = {k: v for k, v in data.items() if k != "runs"}
+    entries: list[tuple[int | None, dict[str, Any]]]
+    runs = data.get("runs")
+    if runs is None:
+        entries = [(None, base)]
+    else:
+        if not isinstance(runs, list) or not runs:
+            raise ConfigError("expected a non-empty list of runs", doc.location(("runs",)))
+        entries = []
+        for i, entry in enumerate(runs):
+            if not isinstance(entry, dict):
+                raise ConfigError(f"expected a mapping, got {_kind(entry)}", doc.location(("runs", i)))
+            for key in entry:
+                if key not in RunConfig.model_fields:
+                    raise ConfigError(
+                        f"unknown key {key!r}",
+                        doc.location(("runs", i, str(key))),
+                        did_you_mean(str(key), RunConfig.model_fields),
+                    )
+            entries.append((i, _merge_run(base, entry)))
+    loaded: list[LoadedRun] = []
+    names: set[str] = set()
+    for index, merged in entries:
+        merged = copy.deepcopy(merged)
+        for keys, value in patches:
+            _apply(merged, keys, value)
+        merged.setdefault("name", stem if index is None else f"{stem}[{index}]")
+        run = _validate(merged, doc, index, base_dir)
+        if run.config.name in names:
+            raise run.error(f"two runs are named {run.config.name!r}; give each run its own name", "name")
+        names.add(run.config.name)
+        loaded.append(run)
+    return ConfigFile(path=doc.file, runs=loaded)
+
+
+def _merge_run(base: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A run entry overrides the top level key by key; naming another optimizer or
+    objective replaces that whole block (so `momentum` does not leak into `adam`)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in entry.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict) and not _replaces(key, old, value):
+            merged[key] = {**old, **copy.deepcopy(value)}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _replaces(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    if key == "optimizer":
+        return "name" in new and str(new["name"]).lower() != str(old.get("name", "")).lower()
+    if key == "objective":
+        return any(k in new for k in ("expr", "name", "python"))
+    return False
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value, got {text!r}", Location(file="command line"))
+    key, raw = text.split("=", 1)
+    keys = key.strip().split(".")
+    if not all(keys):
+        raise ConfigError(f"--set: bad key {key!r}", Location(file="command line"))
+    value = load_text(raw, "command line").data if raw.strip() else None
+    return keys, value
+
+
+def _apply(target: dict[str, Any], keys: list[str], value: Any) -> None:
+    for k in keys[:-1]:
+        child = target.get(k)
+        if not isinstance(child, dict):
+            child = target[k] = {}
+        target = child
+    target[keys[-1]] = value
+
+
+def _validate(merged: dict[str, Any], doc: Document, index: int | None, base_dir: Path) -> LoadedRun:
+    try:
+        config = RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        probe = LoadedRun(config=None, index=index, document=doc, base_dir=base_dir, raw=merged)  # type: ignore[arg-type]
+        raise _translate(exc, probe) from None
+    return LoadedRun(config=config, index=index, document=doc, base_dir=base_dir, raw=merged)
+
+
+def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:
+    """Turn pydantic's first error into one line: where, what was expected, what was given."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = _clean_loc(err["loc"])
+    kind = err["type"]
+    given = err.get("input")
+    ctx = err.get("ctx", {})
+    hint = None
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        message = f"unknown key {loc[-1]!r}"
+        hint = did_you_mean(str(loc[-1]), model.model_fields) if model else None
+    elif kind == "missing":
+        message = "missing required key"
+    elif kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than_equal": "<="}[kind]
+        bound = ctx.get("gt", ctx.get("ge", ctx.get("le")))
+        message = f"expected a number {op} {bound}, got {given!r}"
+    elif kind in ("int_type", "int_from_float"):
+        message = f"expected a whole number, got {given!r}"
+    elif kind in ("float_type", "float_parsing"):
+        message = f"expected a number, got {given!r}"
+    elif kind == "finite_number":
+        message = f"expected a finite number, got {given!r}"
+    elif kind in ("string_type",):
+        message = f"expected text, got {given!r}"
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        message = f"expected a mapping, got {_kind(given)}"
+    elif kind == "list_type":
+        message = f"expected a list, got {_kind(given)}"
+    elif kind == "literal_error":
+        expected = ctx.get("expected", "")
+        choices = re.findall(r"'([^']*)'", expected)
+        message = f"expected {expected}, got {given!r}"
+        hint = did_you_mean(str(given), choices) if isinstance(given, str) and choices else None
+    elif kind == "value_error":
+        message = str(ctx.get("error", err["msg"]))
+    else:
+        message = err["msg"]
+    # Errors at an enclosing or enclosed key are the other halves of a union: not news.
+    others = {
+        other
+        for other in (_clean_loc(e["loc"]) for e in errors)
+        if other[: len(loc)] != loc and loc[: len(other)] != other
+    }
+    if others:
+        message += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
+    return ConfigError(message, run.locate(*loc), hint)
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-member tags ('float', 'list[float]') from an error location."""
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
+
+
+_UNION_TAGS = {"float", "int", "str", "list", "dict", "constrained-float", "function-after"}
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = RunConfig
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        sub = field.annotation
+        candidates = [sub, *getattr(sub, "__args__", ())]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing"}
+    return names.get(type(value), type(value).__name__)
+
+
+def schema_fields() -> Mapping[str, Callable[..., Any]]:
+    """Top-level keys a config may use (for docs and `gdplay schema`)."""
+    return dict(RunConfig.model_fields)

@@ -1,0 +1,1 @@
+"""Optimizers: the registry (torch-free facts) and the factory that builds them."""

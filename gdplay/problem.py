@@ -1,0 +1,115 @@
+"""From a validated run config to the things a run needs: objective, start, optimizer, device.
+
+This is where names are looked up in the registries (objectives, optimizers) and
+where anything that depends on the machine (CUDA) is checked; each failure is a
+ConfigError pointing at the key in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gdplay.config import LoadedRun, RunConfig
+from gdplay.errors import ConfigError, DeviceError, FormulaError
+from gdplay.objectives.base import Layout, Objective
+from gdplay.optimizers.factory import check_options, lookup
+from gdplay.optimizers.registry import OptimizerInfo
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a run needs, resolved and checked."""
+
+    name: str
+    config: RunConfig
+    objective: Objective
+    start: tuple[float, ...]
+    optimizer: OptimizerInfo
+    options: dict[str, Any]
+    device: str
+    dtype: str
+
+
+def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
+    cfg = run.config
+    objective = build_objective(run, allow_python)
+    try:
+        info = lookup(cfg.optimizer.name)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", "name")) from None
+    try:
+        options = check_options(info, cfg.optimizer.options)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
+    device = resolve_device(cfg.device, run)
+    return Problem(
+        name=cfg.name,
+        config=cfg,
+        objective=objective,
+        start=objective.start,
+        optimizer=info,
+        options=options,
+        device=device,
+        dtype=cfg.dtype,
+    )
+
+
+def build_objective(run: LoadedRun, allow_python: bool = False) -> Objective:
+    """The objective a run's config describes (formula, built-in or Python function)."""
+    spec = run.config.objective
+    if spec.expr is not None:
+        return _formula(run)
+    if spec.name is not None:
+        from gdplay.objectives.builtin_objective import builtin_objective
+
+        return builtin_objective(run)
+    from gdplay.objectives.python_objective import python_objective
+
+    return python_objective(run, allow_python)
+
+
+def _formula(run: LoadedRun) -> Objective:
+    from gdplay.formula import RESERVED, parse
+    from gdplay.objectives.formula_objective import formula_objective
+
+    spec = run.config.objective
+    if not isinstance(spec.init, dict):  # ObjectiveConfig's validator already demands it
+        raise run.error("a formula needs init: a mapping from each variable to its start value", "objective", "init")
+    for var in spec.init:
+        if var in RESERVED:
+            raise run.error(f"variable name {var!r} is reserved for a function or constant", "objective", "init", var)
+    layout = Layout(
+        tuple(spec.init),
+        tuple(len(v) if isinstance(v, list) else None for v in spec.init.values()),
+    )
+    try:
+        formula = parse(spec.expr)
+        unused = [v for v in spec.init if v not in formula.variables]
+        objective = formula_objective(run.config.name, formula, layout, layout.flatten(spec.init))
+    except FormulaError as exc:
+        raise exc.at(run.locate("objective", "expr")) from None
+    if unused:
+        raise run.error(
+            f"init names {', '.join(map(repr, unused))}, which the formula does not use",
+            "objective",
+            "init",
+            unused[0],
+        )
+    return objective
+
+
+def resolve_device(device: str, run: LoadedRun | None = None) -> str:
+    """'auto' becomes cuda when available; asking for cuda without one is an error, never a fallback."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        where = run.locate("device") if run else None
+        if not torch.cuda.is_available():
+            raise DeviceError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
+    return device

@@ -1,0 +1,74 @@
+"""What every command shares: consoles, error reporting, JSON output, atomic file writes.
+
+Only the CLI layer (gdplay.cli and gdplay.commands) imports this module; the core
+never prints and never chooses an exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from gdplay.errors import GdplayError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def out() -> Console:
+    """Console for results on stdout (recreated per call so tests can capture it)."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def report_error(exc: GdplayError) -> None:
+    """One line on stderr: 'error: FILE:LINE:COL, key 'K': what was expected (did you mean ...)'."""
+    err().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def guarded(fn: F) -> F:
+    """Turn GdplayError into a one-line message and its exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GdplayError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(document: Any) -> None:
+    """One valid JSON document on stdout (NaN/inf must already be None: allow_nan=False)."""
+    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a file via a temporary file in the same folder and a rename, so a reader (or an
+    interruption) sees the old file or the new one, never a truncated one."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
