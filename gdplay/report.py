@@ -114,7 +114,7 @@ def comparison(results: Sequence[RunResult]) -> Table:
         ("|∇f|", "right"),
         ("time", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "final point")  # type: ignore[arg-type]
     for r in results:
         table.add_row(
             r.name,

@@ -24,8 +24,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def out() -> Console:
-    """Console for results on stdout (recreated per call so tests can capture it)."""
-    return Console(highlight=False, soft_wrap=False)
+    """Console for results on stdout (recreated per call so tests can capture it).
+
+    Piped to a file or another program, rich would assume 80 columns and squeeze tables;
+    we use 120 unless COLUMNS says otherwise.
+    """
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, soft_wrap=False, width=120)
+    return console
 
 
 def err() -> Console:

@@ -12,7 +12,7 @@ def closest(name: str, choices: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in options}
     if name.lower() in lowered:
         return lowered[name.lower()]
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
     return lowered[match[0]] if match else None
 
 
