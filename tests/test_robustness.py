@@ -1,0 +1,94 @@
+"""Numerical edge cases are results with a status, and interruptions end cleanly."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gdplay.config import load_config_text
+from gdplay.execute import run_problem
+from gdplay.problem import build_problem
+from tests.conftest import ROOT
+
+
+def run_text(text):
+    return run_problem(build_problem(load_config_text(text, "edge.yaml").runs[0]))
+
+
+def formula_run(expr, init, lr=0.1, steps=50, dtype="float64", extra=""):
+    return run_text(
+        f"""
+objective: {{expr: "{expr}", init: {init}}}
+optimizer: {{name: sgd, lr: {lr}}}
+steps: {steps}
+dtype: {dtype}
+{extra}
+"""
+    )
+
+
+@pytest.mark.parametrize(("expr", "init"), [("log(x)", "{x: -1.0}"), ("sqrt(x)", "{x: -4.0}")])
+def test_log_or_sqrt_of_a_negative_number_is_diverged_at_step_0(expr, init):
+    result = formula_run(expr, init)
+    assert result.status == "diverged" and result.diverged_at == 0
+    assert math.isnan(result.final_value)
+
+
+def test_unbounded_below_diverges_to_minus_infinity():
+    # f = −exp(x): every step increases x, and f runs off to −inf.
+    result = formula_run("-exp(x)", "{x: 0.0}", lr=1.0, steps=10_000, extra="blowup: 1.0e+300")
+    assert result.status == "diverged"
+    assert result.final_value == -math.inf or result.final_value < -1e300
+
+
+def test_float32_overflow_that_float64_survives():
+    # exp(100) ≈ 2.7e43 overflows float32 (max ≈ 3.4e38) but not float64.
+    text = "exp(x)"
+    low = formula_run(text, "{x: 100.0}", lr=1e-45, steps=3, dtype="float32", extra="blowup: 1.0e+300")
+    high = formula_run(text, "{x: 100.0}", lr=1e-45, steps=3, dtype="float64", extra="blowup: 1.0e+300")
+    assert low.status == "diverged" and low.diverged_at == 0
+    assert high.status == "max_steps"
+    assert high.history.values[0] == pytest.approx(math.exp(100), rel=1e-12)
+    x = 100.0
+    for _ in range(3):  # x ← x − lr·exp(x), by hand
+        x -= 1e-45 * math.exp(x)
+    assert high.final_point[0] == pytest.approx(x, rel=1e-12)
+
+
+def test_gradient_exactly_zero_at_the_start():
+    result = formula_run("x**2", "{x: 0.0}", steps=5, extra="tol: 1.0e-12")
+    assert result.status == "converged" and result.steps == 0 and result.final_point == [0.0]
+    untouched = formula_run("x**2", "{x: 0.0}", steps=5)
+    assert untouched.status == "max_steps" and untouched.final_point == [0.0]
+
+
+def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
+    config = tmp_path / "long.yaml"
+    config.write_text(
+        'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
+        "optimizer: {name: manual_sgd, lr: 0.01}\n"
+        "steps: 100000000\n"
+        "tol: 1.0e-300\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gdplay", "run", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # SIGINT must reach Python's default handler even if the test runner ignores it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(4.0)  # import and a few thousand steps
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stdout  # the status line of the partial summary
+    assert "│    0 │" in stdout  # the partial table starts at step 0
