@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -331,8 +331,3 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 def _kind(value: Any) -> str:
     names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing"}
     return names.get(type(value), type(value).__name__)
-
-
-def schema_fields() -> Mapping[str, Callable[..., Any]]:
-    """Top-level keys a config may use (for docs and `gdplay schema`)."""
-    return dict(RunConfig.model_fields)

@@ -134,8 +134,9 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document, count
                     "mapping keys must be plain names",
                     Location(file=doc.file, line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1),
                 )
+            name = key if isinstance(key, str) else str(key)
             if key in out:
-                first = doc.positions.get((*path, key))
+                first = doc.positions.get((*path, name))
                 first_line = f" (first at line {first[0]})" if first else ""
                 raise ConfigError(
                     f"duplicate key '{key}'{first_line}",
@@ -146,7 +147,7 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document, count
                         key=dotted((*path, str(key))),
                     ),
                 )
-            child = (*path, key if isinstance(key, str) else str(key))
+            child = (*path, name)
             doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _convert(loader, value_node, child, doc, counter)
         return out
