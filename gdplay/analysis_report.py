@@ -287,7 +287,14 @@ def explain_document(objective: Objective, e: Explanation) -> dict[str, Any]:
             "measured_error": m.error,
             "measured_reason": m.reason or None,
             "diverged": e.diverged,
-            "run": {"status": r.status, "reason": r.reason, "steps": r.steps, "diverged_at": r.diverged_at},
+            "run": {
+                "status": r.status,
+                "reason": r.reason,
+                "steps": r.steps,
+                "diverged_at": r.diverged_at,
+                "final_point": objective.layout.unflatten(r.final_point),
+                "final_value": r.final_value,
+            },
             "dtype": r.dtype,
         }
     )

@@ -137,10 +137,12 @@ def _newton(objective: Objective, point: list[float], max_steps: int = 50) -> tu
         if norm == 0.0 or not all(math.isfinite(v) for row in matrix for v in row):
             break
         h = torch.tensor(matrix, dtype=torch.float64)
-        factor, info = torch.linalg.cholesky_ex((h + h.T) / 2)
-        if int(info) != 0:  # not positive definite: Newton would not head for a minimum
+        # eigh rather than a Cholesky factor: it checks definiteness and solves at once, and
+        # linalg.cholesky costs ~20 ms even for a 2×2 matrix on some CPU builds of torch.
+        values, vectors = torch.linalg.eigh((h + h.T) / 2)
+        if float(values.min()) <= 0:  # not positive definite: Newton would not head for a minimum
             break
-        step = torch.cholesky_solve(torch.tensor(grad, dtype=torch.float64).unsqueeze(1), factor).squeeze(1)
+        step = vectors @ ((vectors.T @ torch.tensor(grad, dtype=torch.float64)) / values)
         trial = [p - float(s) for p, s in zip(point, step, strict=True)]
         trial_grad, trial_matrix = hessian_matrix(objective, trial)
         trial_norm = math.hypot(*trial_grad)

@@ -243,8 +243,10 @@ def measure_rate(
     first = max(range(start, start + block), key=lambda k: errors[k])
     last = max(range(end - block + 1, end + 1), key=lambda k: errors[k])
     if last - first < MIN_WINDOW:
-        return Measured(
-            None, None, None, label, f"only {max(end - start, 0)} steps before the error reached the rounding floor"
-        )
+        if end == len(errors) - 1:
+            why = f"the run is too short: {len(errors) - 1} steps leave {max(end - start, 0)} after the transient"
+        else:
+            why = f"the error reached the rounding floor ({floor:.1g}) after only {end + 1} steps"
+        return Measured(None, None, None, label, why)
     rate = (errors[last] / errors[first]) ** (1.0 / (last - first))
     return Measured(rate, first, last, label)
