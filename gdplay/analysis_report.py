@@ -246,7 +246,7 @@ def explain_renderable(objective: Objective, e: Explanation) -> RenderableType:
         )
     else:
         _row(facts, "measured rate", f"— ({m.reason})")
-    if p is not None and m.rate is not None:
+    if p is not None and m.rate is not None and not p.degenerate:
         gap = abs(m.rate - p.rate)
         style = "green" if gap <= AGREE else "yellow"
         _row(facts, "difference", Text(f"{gap:.2g} (agreement means ≤ {AGREE:g})", style=style))

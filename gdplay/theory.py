@@ -150,7 +150,8 @@ class Prediction:
     lr_bound: float | None  # the largest stable lr for this μ (None when λmax ≤ 0)
     stability_rule: str  # the inequality, as text
     rate_rule: str  # how the rate is computed, as text
-    best: dict[str, float] = field(default_factory=dict)  # best lr (and μ) and its rate, when λmin > 0
+    # when λmin > 0: the best settings of both methods for these λ, {GD: {lr, rate}, HEAVY_BALL: {lr, momentum, rate}}
+    best: dict[str, dict[str, float]] = field(default_factory=dict)
     degenerate: bool = False  # some λ = 0: along it the error shrinks slower than any geometric rate
     notes: tuple[str, ...] = ()
 
@@ -165,23 +166,21 @@ def predict(method: Method, eigenvalues: Sequence[float], zero_tolerance: float 
     curved = [v for v in eig if v > 0]
     lmin, lmax = min(eig), max(eig)
     lr, mu = method.lr, method.momentum
-    best: dict[str, float] = {}
+    best: dict[str, dict[str, float]] = {}
+    if lmin > 0:
+        gd_lr, gd_best_rate = gd_best(lmin, lmax)
+        hb_lr, hb_mu, hb_rate = heavy_ball_best(lmin, lmax)
+        best = {GD: {"lr": gd_lr, "rate": gd_best_rate}, HEAVY_BALL: {"lr": hb_lr, "momentum": hb_mu, "rate": hb_rate}}
     if method.kind == GD:
         rates = [abs(gd_root(lr, v)) for v in eig]
         bound = 2.0 / lmax if lmax > 0 else None
         rule = "stable iff 0 < lr < 2/λmax"
         rate_rule = "rate = max over λ of |1 − lr·λ|"
-        if lmin > 0:
-            best_lr, best_rate = gd_best(lmin, lmax)
-            best = {"lr": best_lr, "rate": best_rate}
     elif method.kind == HEAVY_BALL:
         rates = [max(abs(z) for z in heavy_ball_roots(lr, mu, v)) for v in eig]
         bound = (2.0 + 2.0 * mu) / lmax if lmax > 0 else None
         rule = "stable iff 0 < lr·λ < 2 + 2μ for every λ, i.e. lr < (2 + 2μ)/λmax"
         rate_rule = "rate = max over λ of the largest |z| with z² − (1 − lr·λ + μ)z + μ = 0"
-        if lmin > 0:
-            best_lr, best_mu, best_rate = heavy_ball_best(lmin, lmax)
-            best = {"lr": best_lr, "momentum": best_mu, "rate": best_rate}
     else:
         rates = [max(abs(z) for z in nesterov_roots(lr, mu, v)) for v in eig]
         bound = (2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * lmax) if lmax > 0 else None

@@ -154,6 +154,11 @@ def test_explain_json_keys_and_exit_code(cli):
     assert doc["lr_bound"] == pytest.approx(0.038)  # (2 + 2·0.9)/100
     assert doc["method"] == "heavy-ball momentum"
     assert isinstance(doc["verdict"], str) and doc["verdict"]
+    # what momentum buys at κ = 100: (κ − 1)/(κ + 1) = 99/101 against (√κ − 1)/(√κ + 1) = 9/11,
+    # i.e. log(99/101)/log(9/11) ≈ 1/10 of the steps
+    assert doc["best"]["gradient descent"] == pytest.approx({"lr": 2 / 101, "rate": 99 / 101})
+    assert doc["best"]["heavy-ball momentum"] == pytest.approx({"lr": 4 / 121, "momentum": 81 / 121, "rate": 9 / 11})
+    assert "about 10× fewer steps" in doc["verdict"]
 
 
 def test_explain_table_states_the_theory(cli):
@@ -162,6 +167,7 @@ def test_explain_table_states_the_theory(cli):
     text = result.stdout
     for phrase in ("2/λmax", "|1 − lr·λ|", "predicted rate", "measured rate", "verdict:", "x=-0.333333"):
         assert phrase in text
+    assert "lands on x* in one step" in text  # κ = 1: lr = 1/6 solves it at once
 
 
 def test_explain_an_optimizer_the_theory_does_not_cover(cli, write_config):
@@ -180,12 +186,31 @@ def test_explain_an_optimizer_the_theory_does_not_cover(cli, write_config):
     assert doc["eigenvalues"] == pytest.approx([1.0, 10.0])
 
 
-def test_explain_without_a_minimum_is_a_clear_error(cli):
-    # g = (x1 + 5)·x2² falls without bound as x1 → −∞
-    result = cli("explain", CONFIGS / "notebook_g.yaml")
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("-(x**2) + y**2", "ran off to infinity"),  # unbounded below along x
+        ("x**3 + y**2", "not a minimum"),  # the search stops at the inflection (0, 0)
+    ],
+)
+def test_explain_without_a_minimum_is_a_clear_error(cli, write_config, expr, message):
+    path = write_config(
+        f'objective: {{expr: "{expr}", init: {{x: 1.0, y: 1.0}}}}\noptimizer: {{name: sgd, lr: 0.01}}\nsteps: 5\n'
+    )
+    result = cli("explain", path)
     assert result.exit_code == 3
-    assert "no minimum" in result.stderr or "not a minimum" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_explain_a_flat_valley_of_minima(cli):
+    # g = (x1 + 5)·x2²: ∇g = 0 on the line x2 = 0, where H = [[0, 0], [0, 2(x1 + 5)]]: one λ is 0
+    doc = json.loads(cli("explain", CONFIGS / "notebook_g.yaml", "--json").stdout)
+    assert doc["minimum"]["point"]["x2"] == 0.0
+    x1 = doc["minimum"]["point"]["x1"]
+    assert doc["eigenvalues"] == pytest.approx([0.0, 2 * (x1 + 5)])
+    assert doc["degenerate"] is True and doc["predicted_rate"] == 1.0
+    assert "singular" in doc["verdict"]
 
 
 def test_explain_every_run_of_a_runs_list_or_one_by_name(cli, write_config):
