@@ -230,6 +230,8 @@ def test_every_builtin_minimum_is_classified_as_a_minimum_or_degenerate(name):
         pytest.skip(f"{name}: no known minimiser in dimension {d}")
     if not entry.differentiable_at_min:
         pytest.skip(f"{name}: not differentiable at its minimum, so it has no Hessian there")
+    if entry.min_on_boundary:
+        pytest.skip(f"{name}: its minimum lies on the domain's boundary, where the curvature may point any way")
     for m in minimizers:
         report = D.analyse_hessian(builtin(name, list(m)), list(m))
         assert report.kind in ("minimum", "degenerate"), (name, m, report.eigenvalues)
