@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gdplay.errors import GdplayError
 
@@ -41,7 +42,8 @@ def err() -> Console:
 
 def report_error(exc: GdplayError) -> None:
     """One line on stderr: 'error: FILE:LINE:COL, key 'K': what was expected (did you mean ...)'."""
-    err().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True, emoji=False)
+    # escape: messages quote user text (formulas, `w[i]`), whose brackets are not rich markup.
+    err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def guarded(fn: F) -> F:

@@ -1,0 +1,41 @@
+"""What `grad`, `hessian` and `explain` share: loading a config's runs, picking one, the options.
+
+Registers no command (the registry imports it along with the command modules; that is harmless).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gdplay.errors import UsageError
+from gdplay.suggest import did_you_mean
+
+CONFIG = typer.Argument(..., help="A YAML config file.")
+AT_HELP = (
+    "The point: x=1,y=2; a vector as w=[1,2] or one coordinate as w[0]=1; unnamed variables keep their "
+    "start value. Default: the config's start."
+)
+RUN_HELP = "Only the run with this name (for a config with a runs: list; default: every run)."
+SET_HELP = "Override a config key: --set objective.init.x=1"
+
+
+def load_runs(config: Path, sets: list[str] | None, run_name: str | None) -> list[Any]:
+    """The config's validated runs (LoadedRun), or just the one named `run_name`."""
+    from gdplay.config import load_config
+
+    runs = load_config(config, list(sets or [])).runs
+    if run_name is None:
+        return runs
+    chosen = [r for r in runs if r.config.name == run_name]
+    if not chosen:
+        names = [r.config.name for r in runs]
+        raise UsageError(f"--run: {config} has no run named {run_name!r}; {did_you_mean(run_name, names)}")
+    return chosen
+
+
+def document(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's document as is; several as {"runs": [...]}."""
+    return docs[0] if len(docs) == 1 else {"runs": docs}

@@ -1,0 +1,52 @@
+"""`gdplay grad`: the gradient at a point by autograd and by central differences, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gdplay.commands import command
+from gdplay.commands._shared import AT_HELP, CONFIG, RUN_HELP, SET_HELP, document, load_runs
+from gdplay.errors import EXIT_EXPECTATION, EXIT_OK
+from gdplay.shell import emit_json, guarded, out
+
+
+@command("grad", order=30)
+@guarded
+def grad(
+    config: Path = CONFIG,
+    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP),
+    run_name: str | None = typer.Option(None, "--run", help=RUN_HELP),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+) -> None:
+    """The gradient at a point by autograd and by central finite differences, per variable.
+
+    Both in float64; the difference tries steps h = 1e-2 ... 1e-10 and shows the one kept.
+    torch.autograd.gradcheck gives a second opinion.
+    Exit codes: 0 they agree, 1 they disagree or a derivative is not finite, 2 usage error, 3 invalid config.
+    """
+    from gdplay.analysis_report import float32_note, grad_document, grad_renderable
+    from gdplay.derivatives import check_gradient, float32_effect
+    from gdplay.points import parse_point
+    from gdplay.problem import build_objective
+
+    docs, failed = [], False
+    console = out()
+    for run in load_runs(config, sets, run_name):
+        objective = build_objective(run, allow_python=allow_python)
+        point = parse_point(",".join(at), objective.layout, objective.start) if at else list(objective.start)
+        check = check_gradient(objective, point)
+        note = None
+        if run.config.dtype == "float32":
+            note = float32_note(float32_effect(objective, point, check.autograd), check.value)
+        failed |= check.verdict in ("disagree", "not finite")
+        if json_out:
+            docs.append(grad_document(run.config.name, objective.layout, check, run.config.dtype, note))
+        else:
+            console.print(grad_renderable(run.config.name, objective, check, note))
+    if json_out:
+        emit_json(document(docs))
+    raise typer.Exit(EXIT_EXPECTATION if failed else EXIT_OK)

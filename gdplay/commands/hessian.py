@@ -1,0 +1,48 @@
+"""`gdplay hessian`: the matrix of second derivatives at a point, its eigenvalues and what they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gdplay.commands import command
+from gdplay.commands._shared import AT_HELP, CONFIG, RUN_HELP, SET_HELP, document, load_runs
+from gdplay.errors import EXIT_EXPECTATION, EXIT_OK
+from gdplay.shell import emit_json, guarded, out
+
+
+@command("hessian", order=31)
+@guarded
+def hessian(
+    config: Path = CONFIG,
+    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP),
+    run_name: str | None = typer.Option(None, "--run", help=RUN_HELP),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+) -> None:
+    """The Hessian at a point by autograd, its eigenvalues, the kind of point and the condition number.
+
+    Kind: minimum (all eigenvalues > 0), maximum (all < 0), saddle (both signs) or degenerate.
+    Exit codes: 0 ok, 1 the Hessian is not finite there, 2 usage error, 3 invalid config.
+    """
+    from gdplay.analysis_report import hessian_document, hessian_renderable
+    from gdplay.derivatives import analyse_hessian
+    from gdplay.points import parse_point
+    from gdplay.problem import build_objective
+
+    docs, failed = [], False
+    console = out()
+    for run in load_runs(config, sets, run_name):
+        objective = build_objective(run, allow_python=allow_python)
+        point = parse_point(",".join(at), objective.layout, objective.start) if at else list(objective.start)
+        report = analyse_hessian(objective, point)
+        failed |= report.kind == "undefined"
+        if json_out:
+            docs.append(hessian_document(run.config.name, objective.layout, report))
+        else:
+            console.print(hessian_renderable(run.config.name, objective, report))
+    if json_out:
+        emit_json(document(docs))
+    raise typer.Exit(EXIT_EXPECTATION if failed else EXIT_OK)
