@@ -126,7 +126,7 @@ def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], ever
             node = _find(root, own)
             if node is None and loaded.index is not None and _find(root, ("expect", q)) is not None:
                 inserts.setdefault(("runs", loaded.index), {})[q] = new
-                changes += _diff(name, q, old, new, dotted((*own,)))
+                changes += _diff(name, _label(q, new, result), old, new, dotted(own))
                 continue
             if node is None:
                 skips.append(Skip(name, q, f"cannot find {dotted(own)} in the file (a --set override?)"))
@@ -135,7 +135,7 @@ def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], ever
             if found is None:
                 skips.append(Skip(name, q, f"{dotted(own)} has another shape than the measured value"))
                 continue
-            changes += _diff(name, q, old, new, dotted(own))
+            changes += _diff(name, _label(q, new, result), old, new, dotted(own))
     for entry, keys in inserts.items():
         edits.append(_insert(root, entry, keys, text))
     new_text = _apply(text, edits)
@@ -185,6 +185,13 @@ def yaml_text(value: Any) -> str:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _label(quantity: str, value: Any, result: Any) -> str:
+    """A list argmin (a built-in's point) is named by its variable, as the checks name it: argmin.x."""
+    if quantity == "argmin" and isinstance(value, list) and len(result.layout.names) == 1:
+        return f"argmin.{result.layout.names[0]}"
+    return quantity
 
 
 def _diff(run: str, quantity: str, old: Any, new: Any, where: str) -> list[Change]:
@@ -275,9 +282,45 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     for (_, end_a, _), (start_b, _, _) in itertools.pairwise(ordered):
         if start_b < end_a:
             raise GdplayError("internal error: overlapping edits; the file was left unchanged")
+    ordered += _realign_comments(text, ordered)
+    ordered.sort(key=lambda e: (e[0], e[1]))
     for start, end, replacement in reversed(ordered):
         text = text[:start] + replacement + text[end:]
     return text
+
+
+_TRAILING_COMMENT = re.compile(r"([ \t]+)#[^\n]*$")
+
+
+def _realign_comments(text: str, edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Edits to the blank run before an end-of-line comment, so that the comment keeps its column
+    when a value on its line grows or shrinks (at least one space stays, as YAML requires)."""
+    growth: dict[int, int] = {}  # line start -> how many characters the line's values grew
+    last_end: dict[int, int] = {}
+    for start, end, replacement in edits:
+        if start != end and "\n" not in text[start:end]:  # in-place replacements; inserted lines move nothing
+            line = text.rfind("\n", 0, start) + 1
+            growth[line] = growth.get(line, 0) + len(replacement) - (end - start)
+            last_end[line] = max(last_end.get(line, 0), end)
+    out = []
+    for line, delta in growth.items():
+        stop = text.find("\n", line)
+        stop = len(text) if stop == -1 else stop
+        match = _TRAILING_COMMENT.search(text, last_end[line], stop)
+        if delta == 0 or match is None or match.start() != last_end[line] + _gap(text, last_end[line], match):
+            continue
+        blanks = match.group(1)
+        if "\t" in blanks:
+            continue
+        wanted = max(1, len(blanks) - delta)
+        out.append((match.start(1), match.end(1), " " * wanted))
+    return out
+
+
+def _gap(text: str, end: int, match: re.Match[str]) -> int:
+    """Characters between the last edited value and the comment's blank run (closing brackets)."""
+    between = text[end : match.start()]
+    return len(between) if set(between) <= set("}], ") else -1
 
 
 def _verify(new_text: str, file: str, wanted: dict[int | None, dict[str, Any]]) -> None:

@@ -37,7 +37,14 @@ def _expected(check: Check) -> str:
 def expectation_table(name: str, outcome: Outcome) -> Table:
     """`gdplay run`: every check of one run: expected, got, by how much, within what."""
     title = f"{name}: expectations {'met' if outcome.passed else 'NOT met'}"
-    table = Table(title=title, title_justify="left", title_style="green" if outcome.passed else "bold red")
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="green" if outcome.passed else "bold red",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column, justify in [
         ("quantity", "left"),
         ("expected", "right"),
@@ -111,16 +118,21 @@ def problems(cases: Sequence[Case]) -> list[str]:
     return [line for case in cases if case.outcome in (ERROR, INTERRUPTED) for line in case.explain()]
 
 
-def changes_table(changes: Sequence[tuple[str, Change]], skips: Sequence[tuple[str, Skip]]) -> Table:
-    """`gdplay check --update`: old -> new per quantity, and what was left alone and why."""
-    table = Table(title="updated expectations", title_justify="left")
-    for column in ("config", "run", "quantity", "old", "new", "written at"):
-        table.add_column(column, overflow="fold")
-    for config, c in changes:
-        table.add_row(config, c.run, c.quantity, number(c.old) if c.old is not None else "—", number(c.new), c.where)
-    for config, s in skips:
-        table.add_row(config, s.run, s.quantity, Text("not updated", style="yellow"), "", s.why)
-    return table
+def changes(made: Sequence[tuple[str, Change]], left: Sequence[tuple[str, Skip]]) -> list[Text]:
+    """`gdplay check --update`: old -> new per quantity, then what was left alone and why; one
+    sentence each, so that no digit of a recorded value is ever cut."""
+    lines = [
+        Text.assemble(
+            ("updated: ", "green"),
+            f"{config}::{c.run}: {c.quantity}: {number(c.old) if c.old is not None else '(inherited)'}"
+            f" -> {number(c.new)} (at {c.where})",
+        )
+        for config, c in made
+    ]
+    lines += [
+        Text.assemble(("not updated: ", "yellow"), f"{config}::{s.run}: {s.quantity}: {s.why}") for config, s in left
+    ]
+    return lines
 
 
 def summary_line(cases: Sequence[Case], seconds: float) -> Text:

@@ -132,8 +132,8 @@ def _emit(cases: list[Any], changes: list[Any], skips: list[Any]) -> None:
     )
 
 
-def _show(cases: list[Any], changes: list[Any], skips: list[Any], seconds: float, update: bool) -> None:
-    from gdplay.check_report import changes_table, misses, problems, suite_table, summary_line
+def _show(cases: list[Any], made: list[Any], left: list[Any], seconds: float, update: bool) -> None:
+    from gdplay.check_report import changes, misses, problems, suite_table, summary_line
 
     console = out()
     console.print(suite_table(cases))
@@ -142,8 +142,9 @@ def _show(cases: list[Any], changes: list[Any], skips: list[Any], seconds: float
     for line in problems(cases):
         console.print(Text.assemble(("error: ", "bold magenta"), line), soft_wrap=True)
     if update:
-        if changes or skips:
-            console.print(changes_table(changes, skips))
+        if made or left:
+            for line in changes(made, left):
+                console.print(line, soft_wrap=True)
         else:
             console.print("nothing to update: every expectation was met")
     console.print(summary_line(cases, seconds))
