@@ -72,7 +72,11 @@ def check(
     if junit is not None:
         from gdplay.junit import junit_xml
 
-        write_atomic(junit, junit_xml(cases, total_time=seconds))
+        try:
+            junit.parent.mkdir(parents=True, exist_ok=True)  # as pytest --junitxml does: CI names a fresh folder
+            write_atomic(junit, junit_xml(cases, total_time=seconds))
+        except OSError as exc:
+            raise UsageError(f"--junit {junit}: cannot write: {exc.strerror or exc}") from None
     if json_out:
         _emit(cases, changes, skips)
     else:
