@@ -9,6 +9,7 @@ Every error is a ConfigError naming the file, the line and the dotted key, with 
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gdplay.errors import ConfigError, Location
-from gdplay.suggest import did_you_mean
+from gdplay.suggest import closest, did_you_mean
 from gdplay.yamlio import Document, Path_, dotted, load_file, load_text
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -80,6 +81,71 @@ class OptimizerConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+DEFAULT_ATOL = 1.0e-6
+DEFAULT_RTOL = 1.0e-6
+ExpectStatus = Literal["converged", "max_steps", "diverged"]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class ExpectConfig(_Strict):
+    """What a run must end at, for CI (`gdplay check`, `gdplay run`, the pytest plugin).
+
+    A number passes when |got − expected| <= atol + rtol·|expected| (per coordinate for argmin).
+    """
+
+    argmin: Literal["known"] | list[Number] | dict[str, InitValue] | None = Field(
+        None,
+        description="The final point: variable -> number (a list for a vector variable), a list for a built-in, "
+        "or `known`: any known global minimiser of a built-in.",
+        examples=[{"x": -0.3333333333333333}, "known"],
+    )
+    min: Number | Literal["known"] | None = Field(
+        None, description="The final value f(x), or `known`: a built-in's exact minimum.", examples=[0.0]
+    )
+    atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.")
+    rtol: NonNegative = Field(DEFAULT_RTOL, description="Relative tolerance (times |expected|), >= 0.")
+    status: ExpectStatus | None = Field(None, description="How the run must end: converged | max_steps | diverged.")
+    max_steps: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Converged (gradient norm < tol) within this many steps; needs tol."
+    )
+
+    @field_validator("argmin", mode="before")
+    @classmethod
+    def _argmin(cls, value: Any) -> Any:
+        def number(v: Any, where: str) -> None:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValueError(f"{where}expected a number, got {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"{where}expected a finite number, got {v!r}")
+
+        if isinstance(value, str):
+            if value != "known":
+                close = " (did you mean 'known'?)" if closest(value, ["known"]) else ""
+                raise ValueError(
+                    f"expected `known`, a list of numbers or a mapping variable -> number, got {value!r}{close}"
+                )
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                number(v, f"[{i}]: ")
+        elif isinstance(value, dict):
+            for var, v in value.items():
+                if isinstance(v, list):
+                    for i, item in enumerate(v):
+                        number(item, f"{var}[{i}]: ")
+                else:
+                    number(v, f"{var}: ")
+        elif value is not None:
+            raise ValueError(f"expected `known`, a list of numbers or a mapping variable -> number, got {value!r}")
+        return value
+
+    @field_validator("min", mode="before")
+    @classmethod
+    def _min(cls, value: Any) -> Any:
+        if (isinstance(value, str) and value != "known") or isinstance(value, bool | list | dict):
+            raise ValueError(f"expected a number or `known`, got {value!r}")
+        return value
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -92,6 +158,7 @@ class RunConfig(_Strict):
     seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.")
     tol: PositiveNumber | None = Field(None, description="Stop early when the gradient norm falls below it.")
     blowup: PositiveNumber = Field(1.0e20, description="A run whose |f| exceeds this is diverged (as are NaN and inf).")
+    expect: ExpectConfig | None = Field(None, description="What the run must end at (checked by run, check, pytest).")
 
     @field_validator("device")
     @classmethod
@@ -251,7 +318,61 @@ def _validate(merged: dict[str, Any], doc: Document, index: int | None, base_dir
     except ValidationError as exc:
         probe = LoadedRun(config=None, index=index, document=doc, base_dir=base_dir, raw=merged)  # type: ignore[arg-type]
         raise _translate(exc, probe) from None
-    return LoadedRun(config=config, index=index, document=doc, base_dir=base_dir, raw=merged)
+    run = LoadedRun(config=config, index=index, document=doc, base_dir=base_dir, raw=merged)
+    _check_expect(run)
+    return run
+
+
+def _check_expect(run: LoadedRun) -> None:
+    """What the expect block says must fit the run: its variables, its tol, its status."""
+    expect, objective = run.config.expect, run.config.objective
+    if expect is None:
+        return
+    if expect.argmin is None and expect.min is None and expect.status is None and expect.max_steps is None:
+        raise run.error("expect has nothing to check: give argmin, min, status or max_steps", "expect")
+    for key in ("argmin", "min"):
+        if getattr(expect, key) == "known" and objective.name is None:
+            raise run.error(
+                f"{key}: known needs a built-in objective (objective.name); for a formula write the value",
+                "expect",
+                key,
+            )
+    if expect.status == "diverged" and (expect.argmin is not None or expect.min is not None):
+        key = "argmin" if expect.argmin is not None else "min"
+        raise run.error(f"a run expected to diverge has no {key}; set {key}: null", "expect", key)
+    if expect.max_steps is not None:
+        if run.config.tol is None:
+            raise run.error("max_steps means 'converged within so many steps', which needs tol", "expect", "max_steps")
+        if expect.status not in (None, "converged"):
+            raise run.error(f"max_steps needs status converged, not {expect.status}", "expect", "max_steps")
+    argmin = expect.argmin
+    if isinstance(argmin, list) and isinstance(objective.init, dict):
+        raise run.error(
+            "for a formula argmin maps each variable to its value, e.g. {x: 1.0, y: 2.0}", "expect", "argmin"
+        )
+    if isinstance(argmin, dict):
+        if not isinstance(objective.init, dict):
+            raise run.error(
+                "for a built-in argmin is a list of numbers (one per coordinate) or `known`", "expect", "argmin"
+            )
+        for var in argmin:
+            if var not in objective.init:
+                raise run.error(
+                    f"argmin names {var!r}, which init does not",
+                    "expect",
+                    "argmin",
+                    var,
+                    hint=did_you_mean(var, objective.init),
+                )
+        for var, start in objective.init.items():
+            if var not in argmin:
+                raise run.error(f"argmin has no value for variable {var!r}", "expect", "argmin")
+            value = argmin[var]
+            if isinstance(start, list) != isinstance(value, list) or (
+                isinstance(start, list) and isinstance(value, list) and len(start) != len(value)
+            ):
+                want = f"a list of {len(start)} numbers" if isinstance(start, list) else "a number"
+                raise run.error(f"expected {want}, as in init, got {value!r}", "expect", "argmin", var)
 
 
 def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:

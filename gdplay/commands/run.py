@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from gdplay.errors import EXIT_DIVERGED, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import emit_json, err, guarded, out
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
@@ -40,10 +40,13 @@ def run(
     """Run the optimisations in CONFIG files and show how they converge.
 
     Exit codes: 0 ok, 1 expectations not met, 2 usage error, 3 invalid config, 4 a run diverged,
-    130 interrupted.
+    130 interrupted. When several apply: 130, then 3 (nothing runs), then 1, then 4. A run with an
+    expect: block is judged by it alone (one expected to diverge that diverges exits 0).
     """
+    from gdplay.check_report import expectation_table
     from gdplay.config import load_config
     from gdplay.execute import run_problem
+    from gdplay.expect import bind, evaluate
     from gdplay.problem import build_problem
     from gdplay.report import comparison, run_report
     from gdplay.results import runs_document
@@ -52,26 +55,39 @@ def run(
     problems = []
     for path in configs:  # validate every file before running any, so a typo fails fast
         for loaded in load_config(path, flags).runs:
-            problems.append(build_problem(loaded, allow_python=allow_python))
+            problem = build_problem(loaded, allow_python=allow_python)
+            bind(loaded, problem.objective.layout, problem.objective.minimizers, problem.objective.f_min)
+            problems.append(problem)
     results = []
+    outcomes = []  # per run: its expectations judged, or None without an expect: block
     console = out()
     interrupted = False
     for problem in problems:
         with _progress(enabled=not json_out, total=problem.config.steps, name=problem.name) as tick:
             result = run_problem(problem, progress=tick)
         results.append(result)
+        expect = problem.config.expect
+        outcomes.append(evaluate(expect, result) if expect is not None and result.status != "interrupted" else None)
         if not json_out:
             console.print(run_report(result, every))
+            if outcomes[-1] is not None:
+                console.print(expectation_table(result.name, outcomes[-1]), "")
         if result.status == "interrupted":
             interrupted = True
             break
     if json_out:
-        emit_json(runs_document(results, every))
+        document = runs_document(results, every)
+        for entry, outcome in zip(document["runs"], outcomes, strict=True):
+            if outcome is not None:
+                entry["expect"] = outcome.to_dict()
+        emit_json(document)
     elif len(results) > 1:
         console.print(comparison(results))
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    if any(r.status == "diverged" for r in results):
+    if any(o is not None and not o.passed for o in outcomes):
+        raise typer.Exit(EXIT_EXPECTATION)
+    if any(r.status == "diverged" and o is None for r, o in zip(results, outcomes, strict=True)):
         raise typer.Exit(EXIT_DIVERGED)
     raise typer.Exit(EXIT_OK)
 
