@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench demo fuzz clean
+.PHONY: install run test lint bench demo fuzz schema lessons clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ demo: $(STAMP)
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests -k "property or fuzz"
+
+# After a change to the config model: regenerate the shipped JSON Schema (a test fails until then).
+schema: $(STAMP)
+	$(VENV)/bin/gdplay schema --write
+
+# After editing a lesson in gdplay/lessons/ (the source): refresh the copies in configs/lessons/.
+lessons: $(STAMP)
+	$(VENV)/bin/gdplay lessons --export configs/lessons --force
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -47,8 +47,12 @@ class ObjectiveConfig(_Strict):
         description="Start point: variable -> number (or list for a vector variable); a list for a built-in.",
         examples=[{"x": 2.0}],
     )
-    dim: Annotated[int, Field(ge=1)] | None = Field(None, description="Dimension of an any-dimension built-in.")
-    params: dict[str, Any] | None = Field(None, description="Parameters of a built-in, e.g. {b: 100} for Rosenbrock.")
+    dim: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Dimension of an any-dimension built-in.", examples=[5]
+    )
+    params: dict[str, Any] | None = Field(
+        None, description="Parameters of a built-in, e.g. {b: 100} for Rosenbrock.", examples=[{"a": 1.0, "b": 100.0}]
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ObjectiveConfig:
@@ -102,11 +106,15 @@ class ExpectConfig(_Strict):
     min: Number | Literal["known"] | None = Field(
         None, description="The final value f(x), or `known`: a built-in's exact minimum.", examples=[0.0]
     )
-    atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.")
-    rtol: NonNegative = Field(DEFAULT_RTOL, description="Relative tolerance (times |expected|), >= 0.")
-    status: ExpectStatus | None = Field(None, description="How the run must end: converged | max_steps | diverged.")
+    atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.", examples=[1.0e-6])
+    rtol: NonNegative = Field(
+        DEFAULT_RTOL, description="Relative tolerance (times |expected|), >= 0.", examples=[1.0e-6]
+    )
+    status: ExpectStatus | None = Field(
+        None, description="How the run must end: converged | max_steps | diverged.", examples=["converged"]
+    )
     max_steps: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="Converged (gradient norm < tol) within this many steps; needs tol."
+        None, description="Converged (gradient norm < tol) within this many steps; needs tol.", examples=[100]
     )
 
     @field_validator("argmin", mode="before")
@@ -149,16 +157,37 @@ class ExpectConfig(_Strict):
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
-    name: str = Field(description="Name shown in reports; defaults to the file's stem.")
-    objective: ObjectiveConfig
-    optimizer: OptimizerConfig
-    steps: Annotated[int, Field(ge=1, le=100_000_000)] = Field(description="Number of updates, >= 1.")
-    device: str = Field("cpu", description="cpu | cuda | cuda:N | auto (auto = cuda when available).")
-    dtype: Literal["float32", "float64"] = Field("float32", description="Floating-point precision.")
-    seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.")
-    tol: PositiveNumber | None = Field(None, description="Stop early when the gradient norm falls below it.")
-    blowup: PositiveNumber = Field(1.0e20, description="A run whose |f| exceeds this is diverged (as are NaN and inf).")
-    expect: ExpectConfig | None = Field(None, description="What the run must end at (checked by run, check, pytest).")
+    name: str = Field(description="Name shown in reports; defaults to the file's stem.", examples=["quadratic"])
+    objective: ObjectiveConfig = Field(
+        description="What to minimise: exactly one of expr, name or python, with its start point.",
+        examples=[{"expr": "3*x**2 + 2*x - 1", "init": {"x": 2.0}}],
+    )
+    optimizer: OptimizerConfig = Field(
+        description="The update rule: name, lr and the optimizer's own options.",
+        examples=[{"name": "sgd", "lr": 0.01, "momentum": 0.9}],
+    )
+    steps: Annotated[int, Field(ge=1, le=100_000_000)] = Field(description="Number of updates, >= 1.", examples=[100])
+    device: str = Field(
+        "cpu",
+        description="cpu | cuda | cuda:N | auto (auto = cuda when available).",
+        examples=["cpu", "auto"],
+        json_schema_extra={"pattern": r"^(cpu|auto|cuda(:\d+)?)$"},  # for editors; _device checks it
+    )
+    dtype: Literal["float32", "float64"] = Field(
+        "float32", description="Floating-point precision.", examples=["float64"]
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
+    tol: PositiveNumber | None = Field(
+        None, description="Stop early when the gradient norm falls below it.", examples=[1.0e-8]
+    )
+    blowup: PositiveNumber = Field(
+        1.0e20, description="A run whose |f| exceeds this is diverged (as are NaN and inf).", examples=[1.0e20]
+    )
+    expect: ExpectConfig | None = Field(
+        None,
+        description="What the run must end at (checked by run, check and the pytest plugin).",
+        examples=[{"argmin": {"x": -0.3333333333333333}, "min": -1.3333333333333333, "atol": 1.0e-6}],
+    )
 
     @field_validator("device")
     @classmethod

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gdplay.results import RunResult, sample_steps
+from gdplay.sparkline import sparkline
 
 STATUS_STYLE = {"converged": "green", "max_steps": "cyan", "diverged": "bold red", "interrupted": "yellow"}
 MAX_COORD_COLUMNS = 4  # more coordinates than this are shown as one compact vector column
@@ -75,8 +76,9 @@ def status_text(result: RunResult) -> Text:
     return Text(result.status, style=STATUS_STYLE.get(result.status, ""))
 
 
-def summary(result: RunResult) -> Table:
-    """Final point, value, gradient norm, status, steps, wall time, device, dtype."""
+def summary(result: RunResult, chart: bool = True) -> Table:
+    """Final point, value, gradient norm, status, steps, wall time, device, dtype; with `chart`,
+    a sparkline of the loss (see gdplay.sparkline)."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
@@ -89,6 +91,8 @@ def summary(result: RunResult) -> Table:
     if result.gap is not None:
         table.add_row("f − f*", fmt(result.gap, 4))
     table.add_row("steps", str(result.steps))
+    if chart and result.history is not None:
+        table.add_row("loss", loss_chart(result.history.values, result.f_min))
     options = ", ".join(f"{k}={v}" for k, v in result.options.items())
     table.add_row("optimizer", f"{result.optimizer} (lr={fmt(result.lr)}{', ' + options if options else ''})")
     table.add_row("wall time", f"{result.wall_time_s:.3f} s")
@@ -96,8 +100,17 @@ def summary(result: RunResult) -> Table:
     return table
 
 
-def run_report(result: RunResult, every: int | None = None) -> Group:
-    return Group(convergence_table(result, every), summary(result), Text(""))
+def loss_chart(values: Sequence[float], f_min: float | None) -> Text:
+    """'█▆▄▂▁  |f − f*| 15 → 3.9e-08 (log)': the loss from the first step to the last, on a log scale."""
+    line = sparkline(values, f_min)
+    if line is None:
+        return Text("—")
+    caption = f"  {line.label} {fmt(line.first, 3)} → {fmt(line.last, 3)} (log)"
+    return Text.assemble((line.chars, "cyan"), caption)
+
+
+def run_report(result: RunResult, every: int | None = None, chart: bool = True) -> Group:
+    return Group(convergence_table(result, every), summary(result, chart), Text(""))
 
 
 def comparison(results: Sequence[RunResult]) -> Table:

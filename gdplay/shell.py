@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gdplay.errors import GdplayError
+from gdplay.errors import GdplayError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +42,7 @@ def err() -> Console:
 
 def report_error(exc: GdplayError) -> None:
     """One line on stderr: 'error: FILE:LINE:COL, key 'K': what was expected (did you mean ...)'."""
-    # escape: messages quote user text (formulas, `w[i]`), whose brackets are not rich markup.
+    # escape: messages quote user text (formulas, `w[i]`, 'gdplay[plot]'), not rich markup.
     err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True, emoji=False)
 
 
@@ -69,15 +69,37 @@ def emit_json(document: Any) -> None:
 def write_atomic(path: str | Path, text: str) -> None:
     """Write a file via a temporary file in the same folder and a rename, so a reader (or an
     interruption) sees the old file or the new one, never a truncated one."""
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: str | Path, data: bytes) -> None:
+    """write_atomic for bytes (pictures). A file that cannot be written is a UsageError naming it."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; give it the mode open() would
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a plain open() would give: the old file's, else 0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

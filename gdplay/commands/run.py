@@ -36,6 +36,10 @@ def run(
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
     allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    plain: bool = typer.Option(False, "--plain", help="No loss sparkline in the summary."),
+    csv_file: Path | None = typer.Option(
+        None, "--csv", help="Write every step of every run (step, coordinates, f, gradient norm, lr) to this CSV file."
+    ),
 ) -> None:
     """Run the optimisations in CONFIG files and show how they converge.
 
@@ -69,12 +73,17 @@ def run(
         expect = problem.config.expect
         outcomes.append(evaluate(expect, result) if expect is not None and result.status != "interrupted" else None)
         if not json_out:
-            console.print(run_report(result, every))
+            console.print(run_report(result, every, chart=not plain))
             if outcomes[-1] is not None:
                 console.print(expectation_table(result.name, outcomes[-1]), "")
         if result.status == "interrupted":
             interrupted = True
             break
+    if csv_file is not None:
+        from gdplay.history_csv import history_csv
+        from gdplay.shell import write_atomic
+
+        write_atomic(csv_file, history_csv(results))
     if json_out:
         document = runs_document(results, every)
         for entry, outcome in zip(document["runs"], outcomes, strict=True):

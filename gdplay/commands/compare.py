@@ -1,0 +1,65 @@
+"""`gdplay compare`: every run of a config side by side on its one objective, the best marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gdplay.commands import command
+from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from gdplay.shell import emit_json, guarded, out
+
+
+@command("compare", order=25)
+@guarded
+def compare(
+    config: Path = typer.Argument(..., help="A YAML config whose runs minimise the same objective."),
+    tol: float | None = typer.Option(
+        None, "--tol", min=0.0, help="Count steps until |∇f| < TOL (default: each run's tol from the config)."
+    ),
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw the runs into this picture (.png, .svg, .pdf)."),
+    zoom: bool = typer.Option(False, "--zoom", help="With --plot: for a built-in, the box around the paths."),
+    json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document instead of a table."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
+    steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
+    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+) -> None:
+    """Run every run of CONFIG and show them side by side, the best marked ★.
+
+    Per run: final f, f − f* and the distance to the minimum (when known), steps until |∇f| < tol,
+    status and wall time. The best is the lowest final f among runs that did not diverge. Exit codes
+    as for run: 4 when a run diverged.
+    """
+    from gdplay.comparison import compare as compare_rows
+    from gdplay.comparison import comparison_view
+    from gdplay.plotting import describe
+    from gdplay.runfile import build_file, common_objective, run_all
+
+    if plot is not None:
+        from gdplay.plotting import format_of, require_matplotlib
+
+        require_matplotlib()
+        format_of(str(plot))
+    flags = [*(sets or []), *([f"steps={steps}"] if steps is not None else [])]
+    runs = build_file(config, flags, allow_python)
+    objective = common_objective(runs)
+    runs = run_all(runs)
+    rows = compare_rows(runs.results, tol)
+    if json_out:
+        emit_json({"objective": describe(objective), "runs": [row.to_dict() for row in rows]})
+    else:
+        out().print(comparison_view(rows, heading=f"{config.name}: {describe(objective)}"))
+    if plot is not None and not runs.interrupted:
+        from gdplay.plotting import format_of, render
+        from gdplay.shell import write_atomic_bytes
+
+        picture = render(objective, runs.results, fmt=format_of(str(plot)), zoom=zoom)
+        write_atomic_bytes(plot, picture.data)
+        if not json_out:
+            out().print(f"wrote {plot} ({picture.width}×{picture.height} px)")
+    if runs.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if any(r.status == "diverged" for r in runs.results):
+        raise typer.Exit(EXIT_DIVERGED)
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,171 @@
+"""The lessons: shipped in the package, copied to configs/lessons/, every one runs and says what it claims.
+
+Each lesson's `# expect:` comment (an expectation the lead turns into an `expect:` block once
+that key exists) is checked here against the run, so the comments cannot lie.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from gdplay.course import LESSONS_DIR, exported_text, lessons
+from gdplay.yamlio import load_text
+from tests.conftest import CONFIGS
+
+COPIES = CONFIGS / "lessons"
+# The notebook's order: derivatives first (01–04), then the descent loops (05–06), then what goes wrong.
+TOPICS = [
+    "finite-difference",
+    "partial derivatives",
+    "autograd",
+    "second derivatives",
+    "gradient descent loop",
+    "momentum",
+    "learning rate",
+    "ill-conditioning",
+]
+EXPECT_KEYS = {"argmin", "min", "atol", "rtol", "status", "max_steps"}
+EXIT_CODES = {"07": 4}  # the lesson about a too-large learning rate has a run that diverges
+
+
+def test_lessons_follow_the_notebook_in_order():
+    found = lessons()
+    assert [lesson.number for lesson in found] == [f"{i:02d}" for i in range(1, len(TOPICS) + 1)]
+    for lesson, topic in zip(found, TOPICS, strict=True):
+        assert topic in lesson.title, (lesson.number, lesson.title)
+
+
+@pytest.mark.parametrize("lesson", lessons(), ids=lambda lesson: lesson.number)
+def test_header_asks_says_what_to_run_and_what_to_look_at(lesson):
+    header = [line for line in lesson.text.splitlines() if line.startswith("#")]
+    text = "\n".join(header)
+    for part in ("# Question:", "# Run:", "# Look at:"):
+        assert part in text, part
+    assert f"gdplay run configs/lessons/{lesson.path.name}" in text
+    for command in re.findall(r"gdplay (?:run|grad|hessian|explain|plot|compare) (\S+)", text):
+        assert command == f"configs/lessons/{lesson.path.name}"  # every command names this lesson
+
+
+def test_the_copies_in_configs_are_the_shipped_lessons():
+    shipped = {lesson.path.name for lesson in lessons()}
+    assert {p.name for p in COPIES.glob("*.yaml")} == shipped, "run `make lessons`"
+    for lesson in lessons():
+        copy = (COPIES / lesson.path.name).read_text(encoding="utf-8")
+        assert copy == exported_text(lesson, COPIES), (
+            f"{lesson.path.name} drifted: edit gdplay/lessons/, run make lessons"
+        )
+        assert copy.splitlines()[1:] == lesson.text.splitlines()[1:]  # only the $schema line differs
+
+
+def test_gdplay_lessons_lists_each_on_one_line(cli):
+    result = cli("lessons")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for lesson in lessons():
+        (line,) = [line for line in lines if line.startswith(lesson.number + " ")]
+        assert lesson.title in line and lesson.path.name in line
+
+
+def test_gdplay_lessons_prints_one_and_exports_all(cli, tmp_path):
+    shown = cli("lessons", "3")
+    assert shown.exit_code == 0 and shown.stdout == (LESSONS_DIR / "03_autograd.yaml").read_text(encoding="utf-8")
+    assert cli("lessons", "42").exit_code == 2
+    target = tmp_path / "mine"
+    assert cli("lessons", "--export", target).exit_code == 0
+    assert len(list(target.glob("*.yaml"))) == len(lessons())
+    again = cli("lessons", "--export", target)
+    assert again.exit_code == 2 and "--force" in again.stderr
+    # An exported lesson points at the shipped schema from where it lies, and runs from there.
+    first = (target / "05_sgd_loop.yaml").read_text(encoding="utf-8").splitlines()[0]
+    schema = (target / first.split("$schema=", 1)[1]).resolve()
+    assert schema == (LESSONS_DIR.parent / "config.schema.json").resolve()
+    assert cli("run", target / "05_sgd_loop.yaml", "--json").exit_code == 0
+
+
+def expectations(path: Path, runs: int) -> list[dict]:
+    """The `# expect: {...}` comments: one at the top for a single run, one under each run entry."""
+    found = [
+        (len(m.group(1)), load_text(m.group(2)).data)
+        for m in re.finditer(r"^( *)# expect: (.*)$", path.read_text(encoding="utf-8"), re.M)
+    ]
+    if runs == 1:
+        assert [indent for indent, _ in found] == [0]
+    else:
+        assert len(found) == runs and all(indent > 0 for indent, _ in found)
+    return [expect for _, expect in found]
+
+
+def check(run: dict, expect: dict) -> list[str]:
+    """What an expect block would report; an independent, minimal reading of issue 6's keys."""
+    assert set(expect) <= EXPECT_KEYS, set(expect) - EXPECT_KEYS
+    atol, rtol = expect.get("atol", 0.0), expect.get("rtol", 0.0)
+    assert ("argmin" not in expect and "min" not in expect) or "atol" in expect or "rtol" in expect
+    misses = []
+    for name, want in (expect.get("argmin") or {}).items():
+        got = run["final"]["params"][name]
+        if got is None or abs(got - want) > atol + rtol * abs(want):
+            misses.append(f"argmin {name}: {got} vs {want}")
+    if "min" in expect:
+        got, want = run["final"]["value"], expect["min"]
+        if got is None or abs(got - want) > atol + rtol * abs(want):
+            misses.append(f"min: {got} vs {want}")
+    if "status" in expect and run["status"] != expect["status"]:
+        misses.append(f"status: {run['status']} vs {expect['status']}")
+    if "max_steps" in expect and not (run["status"] == "converged" and run["steps"] <= expect["max_steps"]):
+        misses.append(f"max_steps: {run['status']} after {run['steps']} vs {expect['max_steps']}")
+    return misses
+
+
+@pytest.mark.parametrize("lesson", lessons(), ids=lambda lesson: lesson.number)
+def test_every_lesson_runs_and_meets_its_expectations(cli, lesson):
+    copy = COPIES / lesson.path.name
+    result = cli("run", copy, "--json")
+    assert result.exit_code == EXIT_CODES.get(lesson.number, 0), result.stderr
+    runs = json.loads(result.stdout)["runs"]
+    for run, expect in zip(runs, expectations(copy, len(runs)), strict=True):
+        assert check(run, expect) == [], run["name"]
+
+
+def test_lesson_claims_worked_by_hand(cli):
+    def run(name: str) -> list[dict]:
+        return json.loads(cli("run", COPIES / name, "--json").stdout)["runs"]
+
+    first = run("01_finite_difference.yaml")[0]["history"][0]
+    assert first["grad_norm"] == 8.0  # f'(1) = 6·1 + 2
+    first = run("02_partial_derivatives.yaml")[0]["history"][0]
+    assert first["grad_norm"] == pytest.approx(math.hypot(9.0, 42.0), rel=1e-15)  # (x2², 2(x1 + 5)x2) at (2, 3)
+    step = run("03_autograd.yaml")[0]
+    assert step["final"]["params"] == pytest.approx({"x1": 2 - 0.01 * 9, "x2": 3 - 0.01 * 42}, abs=1e-15)
+
+
+def heavy_ball_steps(mu: float, tol: float, lr: float = 0.01, steps: int = 500) -> int | None:
+    """PyTorch's heavy ball v ← μv + g, x ← x − lr·v on f = 3x² + 2x − 1 from 2, in float64 by hand."""
+    x, v = 2.0, 0.0
+    for t in range(steps + 1):
+        g = 6 * x + 2
+        if abs(g) < tol:
+            return t
+        v = g if t == 0 else mu * v + g
+        x -= lr * v
+    return None
+
+
+def test_lesson_06_momentum_steps_match_the_recurrence(cli):
+    result = cli("compare", COPIES / "06_momentum.yaml", "--tol", "1e-4", "--json")
+    rows = {row["name"]: row for row in json.loads(result.stdout)["runs"]}
+    for name, mu in [("notebook μ=0.9", 0.9), ("plain μ=0", 0.0), ("tuned μ=0.57", 0.57)]:
+        assert rows[name]["steps_to_tol"] == heavy_ball_steps(mu, 1e-4), name
+    assert rows["tuned μ=0.57"]["best"]
+
+
+def test_lesson_08_momentum_buys_a_factor_on_an_ill_conditioned_valley(cli):
+    result = cli("compare", COPIES / "08_ill_conditioning.yaml", "--json")
+    plain, heavy = json.loads(result.stdout)["runs"]
+    assert plain["status"] == heavy["status"] == "converged"
+    # rates (κ−1)/(κ+1) = 99/101 against (√κ−1)/(√κ+1) = 9/11 per step: ln ratio ≈ 10
+    assert plain["steps_to_tol"] > 5 * heavy["steps_to_tol"]
