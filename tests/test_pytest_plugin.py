@@ -163,7 +163,7 @@ def test_the_entry_point_alone_or_beside_an_explicit_p_loads_the_plugin_once(pro
 def test_our_own_pytest_config_collects_the_regression_suite():
     """`make test` runs configs/regression through the plugin (see pyproject's gdplay_configs)."""
     ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert ini["gdplay_configs"] == ["configs/regression"]
+    assert ini["gdplay_configs"] == ["configs/regression", "configs/lessons"]
     assert "-p no:gdplay -p gdplay.pytest_plugin" in ini["addopts"]
     assert sorted(p.name for p in (ROOT / "configs" / "regression").glob("*.yaml")) == sorted(
         textwrap.dedent(
