@@ -502,3 +502,90 @@ def test_rosenbrock_minimizer_follows_a():
     assert entry.facts(4, entry.resolve_params({"a": 0.0})).minimizers == [[0.0] * 4]
     unknown = entry.facts(4, entry.resolve_params({"a": 2.0}))
     assert unknown.minimizers == [] and unknown.f_min is None  # not known in closed form: not listed
+
+
+# ---- the definitions, against plain-Python transcriptions of the literature formulas ----------
+
+
+def _zakharov(x, p):
+    s = sum(0.5 * i * v for i, v in enumerate(x, 1))
+    return sum(v * v for v in x) + s**2 + s**4
+
+
+def _goldstein_price(x, p):
+    u, v = x
+    a = 1 + (u + v + 1) ** 2 * (19 - 14 * u + 3 * u**2 - 14 * v + 6 * u * v + 3 * v**2)
+    b = 30 + (2 * u - 3 * v) ** 2 * (18 - 32 * u + 12 * u**2 + 48 * v - 36 * u * v + 27 * v**2)
+    return a * b
+
+
+# Written from Jamil & Yang (2013) and Surjanovic & Bingham's pages with the math module,
+# independently of gdplay/objectives/builtins.py (which computes some of them differently).
+REFERENCE = {
+    "sphere": lambda x, p: sum(v * v for v in x),
+    "rosenbrock": lambda x, p: sum(
+        p["b"] * (x[i + 1] - x[i] ** 2) ** 2 + (p["a"] - x[i]) ** 2 for i in range(len(x) - 1)
+    ),
+    "rastrigin": lambda x, p: p["A"] * len(x) + sum(v * v - p["A"] * math.cos(2 * math.pi * v) for v in x),
+    "ackley": lambda x, p: (
+        -p["a"] * math.exp(-p["b"] * math.sqrt(sum(v * v for v in x) / len(x)))
+        - math.exp(sum(math.cos(p["c"] * v) for v in x) / len(x))
+        + p["a"]
+        + math.e
+    ),
+    "styblinski_tang": lambda x, p: 0.5 * sum(v**4 - 16 * v**2 + 5 * v for v in x),
+    "dixon_price": lambda x, p: (
+        (x[0] - 1) ** 2 + sum(i * (2 * x[i - 1] ** 2 - x[i - 2]) ** 2 for i in range(2, len(x) + 1))
+    ),
+    "zakharov": _zakharov,
+    "himmelblau": lambda x, p: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
+    "booth": lambda x, p: (x[0] + 2 * x[1] - 7) ** 2 + (2 * x[0] + x[1] - 5) ** 2,
+    "beale": lambda x, p: (
+        (1.5 - x[0] + x[0] * x[1]) ** 2 + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2 + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2
+    ),
+    "matyas": lambda x, p: 0.26 * (x[0] ** 2 + x[1] ** 2) - 0.48 * x[0] * x[1],
+    "three_hump_camel": lambda x, p: 2 * x[0] ** 2 - 1.05 * x[0] ** 4 + x[0] ** 6 / 6 + x[0] * x[1] + x[1] ** 2,
+    "six_hump_camel": lambda x, p: (
+        (4 - 2.1 * x[0] ** 2 + x[0] ** 4 / 3) * x[0] ** 2 + x[0] * x[1] + (-4 + 4 * x[1] ** 2) * x[1] ** 2
+    ),
+    "goldstein_price": _goldstein_price,
+    "mccormick": lambda x, p: math.sin(x[0] + x[1]) + (x[0] - x[1]) ** 2 - 1.5 * x[0] + 2.5 * x[1] + 1,
+    "levi": lambda x, p: (
+        math.sin(3 * math.pi * x[0]) ** 2
+        + (x[0] - 1) ** 2 * (1 + math.sin(3 * math.pi * x[1]) ** 2)
+        + (x[1] - 1) ** 2 * (1 + math.sin(2 * math.pi * x[1]) ** 2)
+    ),
+    "easom": lambda x, p: -math.cos(x[0]) * math.cos(x[1]) * math.exp(-((x[0] - math.pi) ** 2) - (x[1] - math.pi) ** 2),
+    "eggholder": lambda x, p: (
+        -(x[1] + 47) * math.sin(math.sqrt(abs(x[0] / 2 + x[1] + 47)))
+        - x[0] * math.sin(math.sqrt(abs(x[0] - (x[1] + 47))))
+    ),
+    "bukin6": lambda x, p: 100 * math.sqrt(abs(x[1] - 0.01 * x[0] ** 2)) + 0.01 * abs(x[0] + 10),
+    "quadratic": lambda x, p: (
+        0.5 * sum(x[i] * p["A"][i][j] * x[j] for i in range(len(x)) for j in range(len(x)))
+        - sum(bi * xi for bi, xi in zip(p["b"], x, strict=True))
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "d", "params"), CASES)
+def test_definition_matches_an_independent_transcription(name, d, params):
+    """Relative agreement 1e-12 at 8 random points of the domain and at the start."""
+    reference = REFERENCE.get(name)
+    assert reference is not None, f"add a plain-Python transcription of {name}'s formula to REFERENCE"
+    entry = BUILTINS[name]
+    points = [*random_points(entry, d, 8, zlib.crc32(f"ref-{name}".encode())).tolist(), entry.start(d)]
+    for x in points:
+        got = value(name, torch.tensor(x, dtype=torch.float64), params).item()
+        want = reference(x, params)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-12), x
+
+
+def test_literature_values_away_from_the_minimum():
+    # Values worked by hand from the formulas: a check on the transcriptions themselves.
+    assert REFERENCE["goldstein_price"]([0.0, 0.0], {}) == 600  # [1 + 1·19]·[30 + 0]
+    assert REFERENCE["rosenbrock"]([-1.2, 1.0], {"a": 1.0, "b": 100.0}) == pytest.approx(24.2)  # 100·0.44² + 2.2²
+    assert REFERENCE["booth"]([0.0, 0.0], {}) == 74  # 49 + 25
+    assert REFERENCE["beale"]([1.0, 1.0], {}) == pytest.approx(14.203125)  # 1.5² + 2.25² + 2.625²
+    assert REFERENCE["himmelblau"]([0.0, 0.0], {}) == 170  # 121 + 49
+    assert value("goldstein_price", torch.tensor([0.0, 0.0], dtype=torch.float64), {}).item() == 600
