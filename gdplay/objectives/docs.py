@@ -48,12 +48,10 @@ def minimizers_text(entry: Builtin) -> str:
     coordinate is the same at every dimension, else the points at d = 2."""
     if entry.dims is None and entry.dim_from_params is None:
         per_dim = _across_dims(entry, lambda d: entry.facts(d).minimizers)
-        constants = set()
-        for mins in per_dim.values():
-            for m in mins:
-                constants.add(m[0] if len(set(m)) == 1 else None)
-        if len(constants) == 1 and None not in constants and all(len(ms) == 1 for ms in per_dim.values()):
-            return f"xᵢ = {number(constants.pop())}"
+        constants: set[float | None] = {m[0] if len(set(m)) == 1 else None for ms in per_dim.values() for m in ms}
+        single = all(len(ms) == 1 for ms in per_dim.values())
+        if single and len(constants) == 1 and (c := constants.pop()) is not None:
+            return f"xᵢ = {number(c)}"
         d = entry.default_dim
         return "; ".join(point(m) for m in entry.facts(d).minimizers) + f" (d = {d})"
     mins = entry.facts().minimizers
