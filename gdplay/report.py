@@ -114,8 +114,10 @@ def run_report(result: RunResult, every: int | None = None, chart: bool = True) 
 
 
 def comparison(results: Sequence[RunResult]) -> Table:
-    """One row per run: the end of each, side by side."""
+    """One row per run: the end of each, side by side (with f − f* and the distance to the
+    nearest known minimiser when some run's objective knows its minima)."""
     table = Table(title="summary", title_justify="left")
+    known = any(r.gap is not None or r.distance_to_min is not None for r in results)
     for name, justify in [
         ("run", "left"),
         ("optimizer", "left"),
@@ -125,10 +127,12 @@ def comparison(results: Sequence[RunResult]) -> Table:
         ("final point", "left"),
         ("f(x)", "right"),
         ("|∇f|", "right"),
+        *([("f − f*", "right"), ("dist to min", "right")] if known else []),
         ("time", "right"),
     ]:
         table.add_column(name, justify=justify, no_wrap=name != "final point")  # type: ignore[arg-type]
     for r in results:
+        facts = [fmt(r.gap, 4), fmt(r.distance_to_min, 4)] if known else []
         table.add_row(
             r.name,
             r.optimizer,
@@ -138,6 +142,7 @@ def comparison(results: Sequence[RunResult]) -> Table:
             fmt_point(r, r.final_point),
             fmt(r.final_value),
             fmt(r.final_grad_norm, 3),
+            *facts,
             f"{r.wall_time_s:.3f} s",
         )
     return table

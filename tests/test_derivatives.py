@@ -177,8 +177,7 @@ def test_float32_effect_shows_rounding_that_float64_avoids():
 def _random_points(name: str, entry, count: int = 3) -> list[list[float]]:
     rng = random.Random(zlib.crc32(name.encode()))
     d = entry.dims if entry.dims is not None else max(entry.default_dim, entry.min_dim)
-    lo, hi = entry.domain
-    return [[rng.uniform(lo, hi) for _ in range(d)] for _ in range(count)]
+    return [[rng.uniform(lo, hi) for lo, hi in entry.bounds(d)] for _ in range(count)]
 
 
 BUILTINS = sorted(load_builtins())
