@@ -21,6 +21,9 @@ CASES = {
     # name: (formula, start, optimizer block, steps, eigenvalues by hand, predicted rate by hand)
     "booth": (BOOTH, "{x: -3.0, y: 4.0}", "{name: manual_sgd, lr: 0.05}", 1000, [2, 18], 0.9),  # |1 − 0.05·2|
     "matyas": (MATYAS, "{x: 8.0, y: -3.0}", "{name: sgd, lr: 1.5}", 1000, [0.04, 1], 0.94),  # |1 − 1.5·0.04|
+    # the same two as built-ins (`objective: {name: booth}`): same Hessians, same rates
+    "booth_builtin": ("builtin:booth", "[-3.0, 4.0]", "{name: manual_sgd, lr: 0.05}", 1000, [2, 18], 0.9),
+    "matyas_builtin": ("builtin:matyas", "[8.0, -3.0]", "{name: sgd, lr: 1.5}", 1000, [0.04, 1], 0.94),
     # heavy ball at μ = 0.9 with lr·λ inside (1 − √μ)² < lr·λ < (1 + √μ)² for λ = 1 and 100: every
     # root complex, of modulus √μ
     "ill_momentum": (ILL, "{x: 1.0, y: 1.0}", "{name: sgd, lr: 0.01, momentum: 0.9}", 1000, [1, 100], math.sqrt(0.9)),
@@ -40,7 +43,11 @@ CASES = {
 
 
 def config(expr: str, init: str, optimizer: str, steps: int, dtype: str = "float64") -> str:
-    return f'objective: {{expr: "{expr}", init: {init}}}\noptimizer: {optimizer}\nsteps: {steps}\ndtype: {dtype}\n'
+    if expr.startswith("builtin:"):
+        objective = f"{{name: {expr.removeprefix('builtin:')}, init: {init}}}"
+    else:
+        objective = f'{{expr: "{expr}", init: {init}}}'
+    return f"objective: {objective}\noptimizer: {optimizer}\nsteps: {steps}\ndtype: {dtype}\n"
 
 
 def explain(cli, path, *args):

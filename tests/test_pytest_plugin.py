@@ -168,7 +168,7 @@ def test_our_own_pytest_config_collects_the_regression_suite():
     assert sorted(p.name for p in (ROOT / "configs" / "regression").glob("*.yaml")) == sorted(
         textwrap.dedent(
             """\
-            booth.yaml himmelblau.yaml matyas.yaml quadratic.yaml quadratic_diverges.yaml
+            booth.yaml builtins_literature.yaml himmelblau.yaml matyas.yaml quadratic.yaml quadratic_diverges.yaml
             quadratic_momentum.yaml rosenbrock.yaml sphere.yaml"""
         ).split()
     )
