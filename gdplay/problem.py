@@ -12,6 +12,7 @@ from typing import Any
 
 from gdplay.config import LoadedRun, RunConfig
 from gdplay.errors import ConfigError, DeviceError, FormulaError
+from gdplay.memory import check_fits, run_bytes
 from gdplay.objectives.base import Layout, Objective
 from gdplay.optimizers.factory import check_options, lookup
 from gdplay.optimizers.registry import OptimizerInfo
@@ -43,6 +44,11 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     device = resolve_device(cfg.device, run)
+    check_fits(
+        run_bytes(objective.dim, cfg.steps, cfg.dtype),
+        f"a run of {cfg.steps} steps in dimension {objective.dim} (its history keeps every step)",
+        run.locate("steps"),
+    )
     return Problem(
         name=cfg.name,
         config=cfg,

@@ -93,3 +93,17 @@ def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
     assert "Traceback" not in stderr
     assert "interrupted" in stdout  # the status line of the partial summary
     assert re.search(r"│\s+0 │", stdout)  # the partial table starts at step 0
+
+
+@pytest.mark.parametrize(
+    ("objective", "fragment"),
+    [
+        ("{name: sphere, dim: 1000000000000}", "dimension 1000000000000 needs about 7.3 TiB"),
+        ("{name: rosenbrock, dim: 100000000}", "a run of 100000 steps in dimension 100000000"),
+    ],
+)
+def test_dimensions_that_do_not_fit_are_a_clear_error(cli, write_config, objective, fragment):
+    path = write_config(f"objective: {objective}\noptimizer: {{name: sgd, lr: 0.1}}\nsteps: 100000\ndtype: float64\n")
+    result = cli("run", path)
+    assert result.exit_code == 3
+    assert fragment in result.stderr and "of memory" in result.stderr and "Traceback" not in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gdplay.config import LoadedRun
+from gdplay.memory import DTYPE_BYTES, check_fits
 from gdplay.objectives.base import Layout, Objective
 from gdplay.objectives.registry import Builtin, ParamError, find, load_builtins
 from gdplay.suggest import did_you_mean
@@ -33,6 +34,8 @@ def builtin_objective(run: LoadedRun) -> Objective:
         path = ("objective", "params", exc.key) if exc.key else ("objective", "params")
         raise run.error(exc.message, *path, hint=exc.hint) from None
     dim = _dimension(run, entry, params)
+    # Before building a start of `dim` numbers: a dimension of 10**12 must be an error, not a hang.
+    check_fits(dim * DTYPE_BYTES[run.config.dtype], f"dimension {dim}", run.locate("objective", "dim"))
     start = [float(v) for v in spec.init] if spec.init is not None else entry.start(dim)
     facts = entry.facts(dim, params)
     return Objective(
