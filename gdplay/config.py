@@ -9,13 +9,24 @@ Every error is a ConfigError naming the file, the line and the dotted key, with 
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gdplay.errors import ConfigError, Location
 from gdplay.suggest import did_you_mean
@@ -66,6 +77,18 @@ class ObjectiveConfig(_Strict):
         return self
 
 
+class ScheduleConfig(BaseModel):
+    """A learning-rate schedule: a torch.optim.lr_scheduler class and its options (checked against its signature)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    name: str = Field(description="A torch.optim.lr_scheduler class, e.g. StepLR (case-insensitive).")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class OptimizerConfig(BaseModel):
     """The update rule: `name`, `lr`, and any option of its constructor (checked against its signature)."""
 
@@ -73,11 +96,79 @@ class OptimizerConfig(BaseModel):
 
     name: str = Field(description="manual_sgd, or a torch.optim optimizer (case-insensitive).", examples=["sgd"])
     lr: PositiveNumber = Field(description="Learning rate, > 0.", examples=[0.3])
+    schedule: ScheduleConfig | None = Field(
+        None,
+        description="Learning-rate schedule, e.g. {name: StepLR, step_size: 100, gamma: 0.5}.",
+        examples=[{"name": "StepLR", "step_size": 100, "gamma": 0.5}],
+    )
 
     @property
     def options(self) -> dict[str, Any]:
         """Every key besides name and lr: constructor options such as momentum or betas."""
         return dict(self.model_extra or {})
+
+
+class RangeAxis(_Strict):
+    """`num` evenly spaced values from `from` to `to` (both included), on a linear or log scale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, serialize_by_alias=True)
+
+    start: Number = Field(alias="from", description="First value.")
+    to: Number = Field(description="Last value.")
+    num: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="How many values.")
+    scale: Literal["linear", "log"] = Field("linear", description="linear: equal steps; log: equal ratios.")
+
+    @model_validator(mode="after")
+    def _positive_for_log(self) -> RangeAxis:
+        if self.scale == "log" and (self.start <= 0 or self.to <= 0):
+            raise ValueError("a log scale needs from and to > 0")
+        return self
+
+    def values(self) -> list[float]:
+        if self.num == 1:
+            return [float(self.start)]
+        if self.scale == "log":
+            lo, hi = math.log(self.start), math.log(self.to)
+            return [math.exp(lo + (hi - lo) * i / (self.num - 1)) for i in range(self.num)]
+        return [self.start + (self.to - self.start) * i / (self.num - 1) for i in range(self.num)]
+
+
+class RandomStarts(_Strict):
+    """`random` start points drawn uniformly from `domain` (one [lo, hi] for all coordinates,
+    one per coordinate, or variable -> [lo, hi]) with `seed`."""
+
+    random: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="How many start points.")
+    domain: list[Number] | list[list[Number]] | dict[str, list[Number]] | None = Field(
+        None, description="Where to draw them; defaults to a built-in's domain."
+    )
+    seed: Annotated[int, Field(ge=0)] | None = Field(None, description="Random seed; defaults to the run's seed.")
+
+
+def _axis_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "[random]" if "random" in value else "[range]"
+    return "[list]" if isinstance(value, list) else "[one]"
+
+
+# A sweep axis: a list of values, a range, random start points, or one value. The tags carry
+# brackets so that error locations drop them (see _clean_loc).
+SweepAxis = Annotated[
+    Annotated[list[Any], Tag("[list]")]
+    | Annotated[RangeAxis, Tag("[range]")]
+    | Annotated[RandomStarts, Tag("[random]")]
+    | Annotated[Number | str | bool, Tag("[one]")],
+    Discriminator(_axis_kind),
+]
+
+
+class SweepConfig(RootModel[dict[str, SweepAxis]]):
+    """The grid of a sweep: axis key -> values; the runs are every combination (see gdplay/sweep.py).
+
+    Keys: lr, optimizer (the name), start, any optimizer option (momentum, betas, ... or
+    optimizer.momentum), schedule options as schedule.gamma (or optimizer.schedule.gamma).
+    """
+
+    model_config = ConfigDict(frozen=True, strict=True)
 
 
 class RunConfig(_Strict):
@@ -92,6 +183,7 @@ class RunConfig(_Strict):
     seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.")
     tol: PositiveNumber | None = Field(None, description="Stop early when the gradient norm falls below it.")
     blowup: PositiveNumber = Field(1.0e20, description="A run whose |f| exceeds this is diverged (as are NaN and inf).")
+    sweep: SweepConfig | None = Field(None, description="Axes of a sweep (`gdplay sweep`), e.g. {lr: [0.1, 0.3]}.")
 
     @field_validator("device")
     @classmethod
