@@ -26,10 +26,12 @@ _PROBES = (0.37, -0.61, 0.83, -0.29, 0.47)  # offsets from the start where the H
 
 @dataclass(frozen=True)
 class Curvature:
-    """Extreme eigenvalues of a constant Hessian."""
+    """Extreme eigenvalues of a constant Hessian, and the minimum they imply."""
 
     lam_min: float
     lam_max: float
+    x_min: tuple[float, ...]  # x* = x₀ − H⁻¹∇f(x₀): one Newton step, exact for a quadratic
+    f_min: float
 
 
 def quadratic_curvature(objective: Objective, start: tuple[float, ...]) -> Curvature | None:
@@ -55,11 +57,14 @@ def quadratic_curvature(objective: Objective, start: tuple[float, ...]) -> Curva
     scale = float(h0.abs().max()) or 1.0
     if not torch.allclose(h0, h1, rtol=1e-9, atol=1e-12 * scale):
         return None
-    eig = torch.linalg.eigvalsh((h0 + h0.T) / 2)
+    h = (h0 + h0.T) / 2
+    eig = torch.linalg.eigvalsh(h)
     lam_min, lam_max = float(eig.min()), float(eig.max())
     if lam_min <= 0:
         return None
-    return Curvature(lam_min, lam_max)
+    (grad,) = torch.autograd.functional.vjp(f, x0, torch.tensor(1.0, dtype=torch.float64))[1:]
+    x_min = x0 - torch.linalg.solve(h, grad)
+    return Curvature(lam_min, lam_max, tuple(x_min.tolist()), float(f(x_min)))
 
 
 def max_stable_lr(curv: Curvature, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0) -> float:

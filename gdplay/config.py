@@ -125,12 +125,16 @@ class RangeAxis(_Strict):
         return self
 
     def values(self) -> list[float]:
-        if self.num == 1:
-            return [float(self.start)]
+        """The values, to 15 significant digits so that 0.05..0.65 gives 0.45, not 0.44999999999999996."""
+        n, lo, hi = self.num, float(self.start), float(self.to)
+        if n == 1:
+            return [lo]
         if self.scale == "log":
-            lo, hi = math.log(self.start), math.log(self.to)
-            return [math.exp(lo + (hi - lo) * i / (self.num - 1)) for i in range(self.num)]
-        return [self.start + (self.to - self.start) * i / (self.num - 1) for i in range(self.num)]
+            a, b = math.log(lo), math.log(hi)
+            raw = [math.exp((a * (n - 1 - i) + b * i) / (n - 1)) for i in range(n)]
+        else:
+            raw = [(lo * (n - 1 - i) + hi * i) / (n - 1) for i in range(n)]
+        return [float(f"{v:.15g}") for v in raw]
 
 
 class RandomStarts(_Strict):

@@ -52,8 +52,13 @@ from gdplay.schedule import Schedule
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 CHUNK = 32  # steps in the first chunk between checks; later chunks double ...
-MAX_CHUNK = 1024  # ... up to this many steps ...
-CHUNK_ELEMENTS = 1 << 21  # ... while a chunk's records stay under this many numbers per record kind
+MAX_CHUNK = 1024  # ... up to this many steps, while a chunk holds at most (runs × steps) values of f:
+CHUNK_VALUES_GPU = 1 << 17
+# On the CPU, under 32,768: torch's grain size, from which an operation runs on every core. On a
+# busy machine an operation split across threads waits for the slowest one (measured: checks 30×
+# slower on a loaded 2-core machine), while the steps of a batch this wide stay on one thread.
+CHUNK_VALUES_CPU = (1 << 15) - 1
+MIN_CHUNK_CPU = 4
 
 # Status codes inside the engine; names in results.
 RUNNING, CONVERGED, DIVERGED, MAX_STEPS, INTERRUPTED = 0, 1, 2, 3, 4
@@ -435,11 +440,15 @@ def _run_parts(spec: BatchSpec, parts: list[_Part], progress: Progress, flat: bo
     fn = objective.fn
     backward = _fast_backward()
     steppers = [part.step for part in parts]
-    cap = max(CHUNK, min(MAX_CHUNK, CHUNK_ELEMENTS // max(1, batch * dim)))
+    if device.type == "cpu":
+        cap = max(MIN_CHUNK_CPU, min(MAX_CHUNK, CHUNK_VALUES_CPU // batch))
+    else:  # checks synchronise with the device: fewer of them
+        cap = max(CHUNK, min(MAX_CHUNK, CHUNK_VALUES_GPU // batch))
     state = _Checker(batch, dim, steps, spec.tol, spec.blowup, device, dtype, spec.record)
     xs, fs, gs = state.xs, state.fs, state.gs
+    norm_each_step, vector_norm = state.norm_each_step, torch.linalg.vector_norm
     # LBFGS's steps cost many evaluations each: check after every one.
-    size = 1 if flat and parts[0]._closure is not None else CHUNK  # type: ignore[attr-defined]
+    size = 1 if flat and parts[0]._closure is not None else min(CHUNK, cap)  # type: ignore[attr-defined]
     check_at = min(size - 1, steps)
     seed: torch.Tensor | None = None
     own_values = True  # False when f is a view of the point (a formula `x`): then f must be copied
@@ -472,7 +481,7 @@ def _run_parts(spec: BatchSpec, parts: list[_Part], progress: Progress, flat: bo
                 x = points.detach()  # a fresh tensor already
             xs.append(x)
             fs.append(values if own_values else values.detach().clone())
-            gs.append(grad)
+            gs.append(vector_norm(grad, dim=-1) if norm_each_step else grad)
             if t in (check_at, steps):
                 state.check()
                 if not state.rows_left():
@@ -503,11 +512,20 @@ def _shares_memory(values: torch.Tensor, leaves: Sequence[torch.Tensor]) -> bool
 
 
 class _Checker:
-    """Keeps the records of a chunk and decides, per run, when and why it stopped."""
+    """Keeps the records of a chunk and decides, per run, when and why it stopped.
+
+    Per step the loop appends x_t (a copy), f(x_t) and the gradient (a reference) or, for wide
+    batches, its norm (one small operation while the gradient is still in cache). A check then
+    looks at f and |∇f| of the chunk, [n, B] numbers, and at x only where it must: a point that
+    is not finite stays so under every update rule (x + Δ with x = inf or NaN is not finite), so
+    the chunk's last point tells which runs lost theirs, and only those runs' points are scanned.
+    """
 
     def __init__(self, batch, dim, steps, tol, blowup, device, dtype, keep):  # type: ignore[no-untyped-def]
         self.batch, self.dim, self.steps = batch, dim, steps
         self.tol, self.blowup, self.keep = tol, blowup, keep
+        self.norm_each_step = batch * dim >= 2048
+        self.gmax = torch.finfo(dtype).max
         self.status = torch.zeros(batch, dtype=torch.int64, device=device)
         self.cause = torch.zeros(batch, dtype=torch.int64, device=device)
         self.stop = torch.full((batch,), steps, dtype=torch.int64, device=device)
@@ -516,10 +534,11 @@ class _Checker:
         self.final_g = torch.full((batch,), float("nan"), dtype=dtype, device=device)
         self.xs: list[torch.Tensor] = []
         self.fs: list[torch.Tensor] = []
-        self.gs: list[torch.Tensor] = []
+        self.gs: list[torch.Tensor] = []  # gradients [B, D], or their norms [B] (norm_each_step)
         self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.start = 0  # step of the first record in the current chunk
-        self.previous: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # last checked record
+        self.previous: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # (x, f, |∇f|) checked last
+        self.running = torch.ones(batch, dtype=torch.bool, device=device)
         self._left = True
 
     def check(self, ending: bool = False, interrupted: bool = False) -> None:
@@ -527,41 +546,49 @@ class _Checker:
         n = min(len(self.xs), len(self.fs), len(self.gs))
         if n == 0:
             return
+        xs = self.xs[:n]
         with torch.no_grad():
-            cx = torch.stack(self.xs[:n])
             cf = torch.stack(self.fs[:n]).reshape(n, self.batch)
-            gnorm = torch.linalg.vector_norm(torch.stack(self.gs[:n]), dim=-1)  # [n, B]
+            cg = torch.stack(self.gs[:n])
+            gnorm = cg if self.norm_each_step else torch.linalg.vector_norm(cg, dim=-1)  # [n, B]
+            cx = torch.stack(xs) if self.keep else None
         self.xs.clear()
         self.fs.clear()
         self.gs.clear()
-        finite_x = torch.isfinite(cx).all(dim=-1)
-        bad = ~(torch.isfinite(cf) & torch.isfinite(gnorm) & finite_x) | (cf.abs() > self.blowup)
-        running = self.status == RUNNING
-        event = bad if self.tol is None else bad | (gnorm < self.tol)
-        event &= running.unsqueeze(0)
-        hit = event.any(dim=0)  # [B]
+        # ok: f finite with |f| <= blowup, |∇f| finite (and >= tol when given); NaN compares False,
+        # so four passes over [n, B] decide all of it.
+        ok = cf.abs() <= self.blowup
+        ok &= gnorm <= self.gmax
+        if self.tol is not None:
+            ok &= gnorm >= self.tol
+        # A point that went non-finite in this chunk is non-finite at its end.
+        hit = self.running & ~(ok.all(dim=0) & torch.isfinite(xs[-1]).all(dim=-1))
         if bool(hit.any()):
-            first = torch.argmax(event.to(torch.int8), dim=0)  # first True per run
             rows = torch.nonzero(hit).squeeze(1)
-            at = first[rows]
-            f, g = cf[at, rows], gnorm[at, rows]
+            k = torch.arange(len(rows), device=rows.device)
+            xk = cx[:, rows] if cx is not None else torch.stack([step[rows] for step in xs])  # [n, k, D]
+            finite_x = torch.isfinite(xk).all(dim=-1)  # [n, k]
+            event = ~ok[:, rows] | ~finite_x
+            at = torch.argmax(event.to(torch.int8), dim=0)  # the first event of each run
+            x, f, g = xk[at, k], cf[at, rows], gnorm[at, rows]
             cause = torch.zeros_like(rows)
             cause = torch.where(f.abs() > self.blowup, 4, cause)
-            cause = torch.where(~finite_x[at, rows], 3, cause)
+            cause = torch.where(~finite_x[at, k], 3, cause)
             cause = torch.where(~torch.isfinite(g), 2, cause)
             cause = torch.where(~torch.isfinite(f), 1, cause)
             self.status[rows] = torch.where(cause > 0, DIVERGED, CONVERGED)
             self.cause[rows] = cause
             self.stop[rows] = self.start + at
-            self.final_x[rows] = cx[at, rows]
+            self.final_x[rows] = x
             self.final_f[rows] = f
             self.final_g[rows] = g
+            self.running[rows] = False
+            self._left = bool(self.running.any())
         last = n - 1
         if self.start + last == self.steps or ending:
-            self._finalize_left(cx[last], cf[last], gnorm[last], self.start + last, interrupted)
-        self._left = bool((self.status == RUNNING).any())
-        self.previous = (cx[last], cf[last], gnorm[last])
-        if self.keep:
+            self._finalize_left(xs[last], cf[last], gnorm[last], self.start + last, interrupted)
+        self.previous = (xs[last], cf, gnorm)
+        if cx is not None:
             self.saved.append((cx, cf, gnorm))
         self.start += n
 
@@ -573,6 +600,8 @@ class _Checker:
         self.final_g[left] = g[left]
         self.stop[left] = step
         self.status[left] = INTERRUPTED if interrupted else MAX_STEPS
+        self.running[left] = False
+        self._left = False
 
     def rows_left(self) -> bool:
         return self._left
@@ -582,7 +611,8 @@ class _Checker:
             if min(len(self.xs), len(self.fs), len(self.gs)):
                 self.check(ending=True, interrupted=interrupted)
             elif self.previous is not None:  # interrupted right after a check
-                self._finalize_left(*self.previous, self.start - 1, interrupted)
+                x, cf, gnorm = self.previous
+                self._finalize_left(x, cf[-1], gnorm[-1], self.start - 1, interrupted)
             else:  # interrupted before the first record was complete
                 self._finalize_left(self.final_x, self.final_f, self.final_g, 0, interrupted)
         hx = hf = hg = None

@@ -93,6 +93,7 @@ class SweepResult:
     steps: int
     tol: float | None
     f_min: float | None
+    f_min_source: str | None = None  # known (the objective's fact) | newton (one Newton step on a quadratic)
     notes: list[str] = field(default_factory=list)
     wall_time_s: float = 0.0
     device: str = "cpu"
@@ -165,8 +166,7 @@ def merged_axes(run: LoadedRun, flags: Sequence[tuple[str, Any]]) -> list[tuple[
             value = SweepConfig.model_validate({key: raw}).root[key]
         except Exception as exc:  # pydantic's ValidationError: report it as a config error
             raise ConfigError(_first_error(exc), Location(file="--sweep", key=key)) from None
-        axes.pop(key, None)
-        axes[key] = (value, _flag_locator(key))
+        axes[key] = (value, _flag_locator(key))  # a flag replaces the file's axis in its place
     return [(key, value, where) for key, (value, where) in axes.items()]
 
 
@@ -541,6 +541,10 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
     trace = run_batch(spec, progress)
     problem = sweep.problem
     objective = problem.objective
+    curvature = quadratic_curvature(objective, problem.start)
+    f_min, f_min_source = objective.f_min, "known" if objective.f_min is not None else None
+    if f_min is None and curvature is not None:
+        f_min, f_min_source = curvature.f_min, "newton"
     return SweepResult(
         name=problem.name,
         objective=objective.formula,
@@ -559,12 +563,13 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         final_g=trace.final_g.to(torch.float64),
         steps=problem.config.steps,
         tol=problem.config.tol,
-        f_min=objective.f_min,
+        f_min=f_min,
+        f_min_source=f_min_source,
         notes=list(trace.notes),
         wall_time_s=trace.wall_time_s,
         device=problem.device,
         dtype=problem.dtype,
-        curvature=quadratic_curvature(objective, problem.start),
+        curvature=curvature,
         interrupted=trace.interrupted,
     )
 

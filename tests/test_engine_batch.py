@@ -144,7 +144,7 @@ def test_per_row_learning_rates_equal_runs_alone(name):
     for options in OPTIONS[name]:
         for obj_fn in (rosenbrock, quad2):
             trace = batch(objective(obj_fn), starts, lrs, name, options, steps=60)
-            expected = torch.stack([alone(obj_fn, s, name, lr, options, 60) for s, lr in zip(starts, lrs)])
+            expected = torch.stack([alone(obj_fn, s, name, lr, options, 60) for s, lr in zip(starts, lrs, strict=True)])
             assert_rows_equal(trace, expected)
 
 
@@ -153,7 +153,7 @@ def test_optimizers_whose_state_holds_lr_are_grouped_by_lr(name):
     lrs = [0.01, 0.02, 0.01, 0.05]
     starts = [[-1.2, 1.0], [0.5, -0.5], [2.0, 2.0], [1.0, 0.0]]
     trace = batch(objective(quad2), starts, lrs, name, {}, steps=40)
-    expected = torch.stack([alone(quad2, s, name, lr, {}, 40) for s, lr in zip(starts, lrs)])
+    expected = torch.stack([alone(quad2, s, name, lr, {}, 40) for s, lr in zip(starts, lrs, strict=True)])
     assert_rows_equal(trace, expected)
 
 
@@ -245,7 +245,7 @@ def test_a_diverging_row_does_not_touch_its_neighbours():
     starts = [[1.0, 1.0]] * 4
     lrs = [0.1, 0.9, 0.2, 0.05]
     trace = batch(objective(quad2), starts, lrs, "sgd", {}, steps=400)
-    expected = torch.stack([alone(quad2, s, "sgd", lr, {}, 400) for s, lr in zip(starts, lrs)])
+    expected = torch.stack([alone(quad2, s, "sgd", lr, {}, 400) for s, lr in zip(starts, lrs, strict=True)])
     keep = [0, 2, 3]
     diff = (trace.final_x[keep] - expected[keep]).abs().max().item()
     assert diff <= 1e-10  # the neighbours end exactly where they would alone

@@ -35,6 +35,7 @@ class RowwiseSGD:
         maximize: bool = False,
     ):
         (self.param,) = params
+        self.raw = self.param.detach()  # the same memory; updating it needs no autograd bookkeeping
         self.momentum, self.dampening, self.weight_decay = momentum, dampening, weight_decay
         self.nesterov, self.maximize = nesterov, maximize
         self.buffer: torch.Tensor | None = None
@@ -43,9 +44,8 @@ class RowwiseSGD:
         self._uses_decay = _nonzero(weight_decay)
         self._keep = 1.0 - dampening  # a number or a [B, 1] tensor
 
-    @torch.no_grad()
     def step(self) -> None:
-        x, g = self.param, self.param.grad
+        x, g = self.raw, self.param.grad
         if g is None:
             return
         if self.maximize:
