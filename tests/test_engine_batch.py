@@ -23,10 +23,12 @@ F64 = torch.float64
 
 
 def sphere(x):
+    """Σ xᵢ²."""
     return (x * x).sum(-1)
 
 
 def rosenbrock(x):
+    """100 (y − x²)² + (1 − x)², minimum 0 at (1, 1)."""
     return 100.0 * (x[..., 1] - x[..., 0] ** 2) ** 2 + (1.0 - x[..., 0]) ** 2
 
 

@@ -18,7 +18,7 @@ import torch
 class ManualSGD:
     """Gradient descent written out by hand, with the interface of a torch optimizer."""
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: Any = 0.3, momentum: Any = 0.0):
+    def __init__(self, params: Iterable[torch.Tensor], lr: Any = 0.3, momentum: float | torch.Tensor = 0.0):
         self.params = list(params)
         self.lr = lr
         self.momentum = momentum if isinstance(momentum, torch.Tensor) else float(momentum)
