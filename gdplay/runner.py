@@ -55,10 +55,11 @@ Progress = Callable[[int, int], None]  # (steps done, steps in all)
 CHUNK = 32  # steps in the first chunk between checks; later chunks double ...
 MAX_CHUNK = 1024  # ... up to this many steps, while a chunk holds at most (runs × steps) values of f:
 CHUNK_VALUES_GPU = 1 << 17
-CHUNK_VALUES_CPU = 1 << 17  # on the CPU, smaller chunks stay in cache
+CHUNK_VALUES_CPU = 1 << 17  # on the CPU (smaller chunks stay in cache)
 MIN_CHUNK_CPU = 8
-# Bookkeeping on at most this many numbers runs on one thread (see _serial).
-SERIAL_VALUES = 1 << 19
+# A CPU batch of at most this many coordinates runs on one thread (see _serial): torch's grain
+# size, below which its element-wise operations run on one thread anyway.
+SERIAL_VALUES = 1 << 15
 
 # Status codes inside the engine; names in results.
 RUNNING, CONVERGED, DIVERGED, MAX_STEPS, INTERRUPTED = 0, 1, 2, 3, 4
@@ -166,9 +167,16 @@ class BatchSpec:
 def run_batch(spec: BatchSpec, progress: Progress | None = None) -> BatchTrace:
     """Run every row of the batch: the batchable rows in one lockstep loop, the others one by one."""
     settings, which = spec.resolved()
+    batch, dim = spec.starts.shape
+    with _serial(spec.starts.device.type == "cpu" and batch * dim <= SERIAL_VALUES):
+        return _run_batch(spec, settings, which, progress)
+
+
+def _run_batch(
+    spec: BatchSpec, settings: tuple[Setting, ...], which: torch.Tensor, progress: Progress | None
+) -> BatchTrace:
     batch = spec.starts.shape[0]
-    with _serial(spec.starts.device.type == "cpu"):
-        parts, sequential, notes = _plan(spec, settings, which)
+    parts, sequential, notes = _plan(spec, settings, which)
     passes = (1 if parts else 0) + len(sequential)
     done = [0]
 
@@ -189,8 +197,7 @@ def run_batch(spec: BatchSpec, progress: Progress | None = None) -> BatchTrace:
         used.append(part)
         pieces.append((part.rows, _run_parts(spec, [part], tick, flat=True)))
         done[0] += 1
-    with _serial(spec.starts.device.type == "cpu"):
-        trace = _merge(pieces, spec, batch)
+    trace = _merge(pieces, spec, batch)
     trace.notes = notes
     trace.plans, trace.plan_of_row = _row_plans(used, batch)
     trace.lrs = spec.lrs.to(torch.float64).cpu()
@@ -525,7 +532,6 @@ class _Checker:
         self.batch, self.dim, self.steps = batch, dim, steps
         self.tol, self.blowup, self.keep = tol, blowup, keep
         self.gmax = torch.finfo(dtype).max
-        self.on_cpu = torch.device(device).type == "cpu"
         self.status = torch.zeros(batch, dtype=torch.int64, device=device)
         self.cause = torch.zeros(batch, dtype=torch.int64, device=device)
         self.stop = torch.full((batch,), steps, dtype=torch.int64, device=device)
@@ -543,10 +549,6 @@ class _Checker:
 
     def check(self, ending: bool = False, interrupted: bool = False) -> None:
         """Inspect the records of the chunk (complete ones only: an interrupt may tear the last)."""
-        with _serial(self.on_cpu and len(self.xs) * self.batch * self.dim <= SERIAL_VALUES):
-            self._check(ending, interrupted)
-
-    def _check(self, ending: bool, interrupted: bool) -> None:
         n = min(len(self.xs), len(self.fs), len(self.gs))
         if n == 0:
             return
@@ -611,10 +613,6 @@ class _Checker:
         return self._left
 
     def finish(self, interrupted: bool) -> BatchTrace:
-        with _serial(self.on_cpu and self.batch * self.dim <= SERIAL_VALUES):
-            return self._finish(interrupted)
-
-    def _finish(self, interrupted: bool) -> BatchTrace:
         if self.rows_left():
             if min(len(self.xs), len(self.fs), len(self.gs)):
                 self.check(ending=True, interrupted=interrupted)
@@ -644,10 +642,14 @@ class _Checker:
 
 @contextlib.contextmanager
 def _serial(enabled: bool) -> Iterator[None]:
-    """Run the enclosed torch operations on one thread (CPU). The checks and merges work on
-    tensors just big enough for torch to split each operation across cores, and on a busy
-    machine a split operation waits for its slowest thread: measured on a loaded 2-core
-    machine, 5-25 ms per operation instead of 0.1 ms, which made a 4,096-run sweep 5× slower."""
+    """Run the enclosed torch operations on one thread (CPU), set once for a whole batch.
+
+    A batch of at most 32,768 coordinates steps on one thread anyway (torch splits element-wise
+    operations from its grain size of 32,768 up), but its checks work on a chunk of steps at
+    once, big enough to be split across cores; on a busy machine a split operation waits for its
+    slowest thread: measured on a loaded 2-core machine, 5-25 ms per operation instead of 0.1 ms,
+    which made a 4,096-run sweep 5× slower. (Switching threads per check instead was worse: the
+    woken threads stalled the steps.) Wider batches keep every core for their steps."""
     if not enabled:
         yield
         return

@@ -325,3 +325,24 @@ def test_sweep_flags_read_lists_ranges_and_yaml():
 def test_a_missing_config_exits_3(cli, tmp_path):
     result = cli("sweep", tmp_path / "nope.yaml")
     assert result.exit_code == 3 and "no such file" in result.stderr
+
+
+def test_the_cuda_benchmark_builds_the_same_batch_as_gdplay_sweep():
+    """benchmarks/cuda_sweep.py falls back to building the batch by hand where pydantic is missing
+    (GPU images); the numbers it reports must be for the very sweep `gdplay sweep` runs."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec_file = importlib.util.spec_from_file_location("cuda_sweep", ROOT / "benchmarks" / "cuda_sweep.py")
+    module = importlib.util.module_from_spec(spec_file)
+    spec_file.loader.exec_module(module)
+    a = module.via_config(5, 4, 30, "cpu", "float64")
+    b = module.direct(5, 4, 30, "cpu", "float64")
+    assert torch.equal(a.starts, b.starts) and torch.equal(a.lrs, b.lrs) and (a.steps, a.record) == (b.steps, b.record)
+    options_a = [dict(a.settings[int(w)].options) for w in a.which]
+    options_b = [dict(b.settings[int(w)].options) for w in b.which]
+    assert options_a == options_b
+    from gdplay.runner import run_batch
+
+    assert torch.equal(run_batch(a).final_x, run_batch(b).final_x)

@@ -36,9 +36,12 @@ def sweep(
     steps: int | None = typer.Option(None, "--steps", help="Number of updates per run (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
 ) -> None:
-    """Run every combination of a config's sweep axes (lr, momentum, any optimizer option, optimizer,
-    start points) as one batch; show final f − f* and steps to tol per cell, diverged cells, the best
-    setting and, for a quadratic, the predicted stability boundary.
+    """Run a grid of settings as one batch and map where gradient descent converges or diverges.
+
+    Every combination of the sweep axes (lr, momentum or any optimizer option, optimizer, start
+    points) is one run; all run together as one tensor program. The table shows final f − f* and
+    steps to tol per cell, diverged cells, the best setting and, for a quadratic, the predicted
+    stability boundary.
 
     Exit codes: 0 ok (diverged runs are results, not failures, even when every run diverged),
     2 usage error, 3 invalid config, 130 interrupted.
