@@ -24,9 +24,10 @@ Per step t = 0..steps the engine keeps the point x_t, f(x_t) and the gradient at
 x_t, then updates. It keeps *references* to the fresh tensors that autograd and
 the objective produce (gradients are set to None after each step, so backward
 allocates new ones) and copies only the point, which the optimizer updates in
-place. Every chunk of steps (32, doubling up to 1024 for small batches) a
-vectorised check finds, per run, the first step that diverged (NaN, inf, |f| >
-blowup) or converged (gradient norm < tol). Checking per chunk keeps the hot
+place. Every chunk of steps (32 at first, doubling up to 1,024 for small batches;
+8 for wide batches on the CPU, whose checks would not stay in cache) a vectorised
+check finds, per run, the first step that diverged (NaN, inf, |f| > blowup) or
+converged (gradient norm < tol). Checking per chunk keeps the hot
 loop free of host-device synchronisation; a run that stopped keeps computing
 until the chunk ends, but its result is read at its own stop step, so nothing
 after that step leaks into it, and a diverged row never touches its neighbours
@@ -53,10 +54,10 @@ from gdplay.schedule import Schedule
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 CHUNK = 32  # steps in the first chunk between checks; later chunks double ...
-MAX_CHUNK = 1024  # ... up to this many steps, while a chunk holds at most (runs × steps) values of f:
+MAX_CHUNK = 1024  # ... up to this many steps, while a chunk holds at most this many values of f (runs × steps):
 CHUNK_VALUES_GPU = 1 << 17
-CHUNK_VALUES_CPU = 1 << 17  # on the CPU (smaller chunks stay in cache)
-MIN_CHUNK_CPU = 8
+CHUNK_VALUES_CPU = 1 << 17
+MIN_CHUNK_CPU = 8  # but at least this many steps per check on the CPU
 # A CPU batch of at most this many coordinates runs on one thread (see _serial): torch's grain
 # size, below which its element-wise operations run on one thread anyway.
 SERIAL_VALUES = 1 << 15

@@ -129,7 +129,7 @@ class SweepResult:
 
 def sweep_flag(text: str) -> tuple[str, Any]:
     """`--sweep key=values`: values as YAML (a list, a {from, to, num, scale} mapping, one value),
-    a comma list `0.1,0.2`, or a range `from:to:num[:log]`."""
+    a comma list `0.1,0.2`, or a range `from:to:num[:log]`; `key=` with nothing drops that axis."""
     from gdplay.yamlio import load_text
 
     where = Location(file="--sweep")
@@ -150,9 +150,7 @@ def sweep_flag(text: str) -> tuple[str, Any]:
         value = load_text(raw, "--sweep").data
     except ConfigError as exc:
         raise ConfigError(exc.message, where) from None
-    if value is None:
-        raise ConfigError("no values given", where)
-    return key, value
+    return key, value  # None (nothing after '='): drop the file's axis of that key
 
 
 def merged_axes(run: LoadedRun, flags: Sequence[tuple[str, Any]]) -> list[tuple[str, Any, Locator]]:
@@ -162,6 +160,12 @@ def merged_axes(run: LoadedRun, flags: Sequence[tuple[str, Any]]) -> list[tuple[
         for key, value in run.config.sweep.root.items():
             axes[key] = (value, _file_locator(run, key))
     for key, raw in flags:
+        if raw is None:
+            if key not in axes:
+                valid = list(axes) or ["(no axes)"]
+                raise ConfigError("no such axis to drop", Location(file="--sweep", key=key), did_you_mean(key, valid))
+            del axes[key]
+            continue
         try:
             value = SweepConfig.model_validate({key: raw}).root[key]
         except Exception as exc:  # pydantic's ValidationError: report it as a config error
@@ -456,7 +460,7 @@ def _random_starts(problem: Problem, run: LoadedRun, spec: RandomStarts, where: 
         missing = [n for n in layout.names if n not in domain]
         if missing:
             raise ConfigError(f"the domain does not give a range for {', '.join(missing)}", where("domain"))
-        bounds = []
+        bounds: list[Any] = []
         for name, size in layout.shapes().items():
             bounds.extend([domain[name]] * (1 if size is None else size))
     elif domain and all(isinstance(d, list) for d in domain):
@@ -671,8 +675,8 @@ def _best(cells: list[list[Cell]], has_tol: bool) -> tuple[int, int] | None:
             if cell.runs == 0 or cell.diverged == cell.runs or cell.gap is None:
                 continue
             steps = cell.steps if cell.steps is not None else math.inf
-            key = (cell.diverged / cell.runs, -cell.converged / cell.runs if has_tol else 0, steps if has_tol else 0)
-            key = (*key, cell.gap)
+            converged = cell.converged / cell.runs if has_tol else 0.0
+            key = (cell.diverged / cell.runs, -converged, steps if has_tol else 0.0, cell.gap)
             if best_key is None or key < best_key:
                 best, best_key = (i, j), key
     return best

@@ -229,12 +229,14 @@ def sweep_csv(results: list[SweepResult]) -> str:
     """One line per run (every sweep of the file), with its settings, status and final state."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    labels_all = sorted({a.label for r in results for a in r.axes if a.kind != "start"}, key=_axis_order)
+    # lr and optimizer have their own columns; other swept options and schedule options get one each
+    labels_all = sorted({a.label for r in results for a in r.axes if a.kind in ("option", "schedule")})
     starts = max((len(r.layout.labels()) for r in results if any(a.kind == "start" for a in r.axes)), default=0)
     coords = max(len(r.layout.labels()) for r in results)
     header = ["sweep", "run", *labels_all]
     header += [f"start_{i}" for i in range(starts)]
-    header += ["optimizer", "lr", "options", "status", "steps", "diverged_at", "f", "f_minus_fstar", "grad_norm"]
+    header += ["optimizer", "lr", "options", "schedule", "status", "steps", "diverged_at"]
+    header += ["f", "f_minus_fstar", "grad_norm"]
     header += [f"x_{i}" for i in range(coords)]
     writer.writerow(header)
     for result in results:
@@ -252,16 +254,13 @@ def sweep_csv(results: list[SweepResult]) -> str:
                 line += [_csv(v) for v in point] + [""] * (starts - len(point))
             final = row["final"]
             options = ";".join(f"{k}={_csv(v)}" for k, v in row["options"].items())
-            line += [row["optimizer"], _csv(row["lr"]), options, row["status"], row["steps"], _csv(row["diverged_at"])]
+            line += [row["optimizer"], _csv(row["lr"]), options, row["schedule"] or "", row["status"], row["steps"]]
+            line.append(_csv(row["diverged_at"]))
             line += [_csv(final["value"]), _csv(final["gap"]), _csv(final["grad_norm"])]
             point = list(final["point"].values())
             line += [_csv(v) for v in point] + [""] * (coords - len(point))
             writer.writerow(line)
     return buffer.getvalue()
-
-
-def _axis_order(label: str) -> tuple[int, str]:
-    return ({"optimizer": 0, "lr": 1}.get(label, 2), label)
 
 
 def _csv(value: Any) -> str:

@@ -320,6 +320,12 @@ def test_sweep_flags_read_lists_ranges_and_yaml():
     sweep = sweep_of(BASE, flags=["lr=1e-3:1:4:log", "momentum=[0, 0.9]"])
     assert [a.label for a in sweep.axes] == ["lr", "momentum"]
     assert sweep.axes[0].values == pytest.approx((1e-3, 1e-2, 1e-1, 1.0), rel=1e-12)
+    # a flag replaces the file's axis in its place; `key=` drops it
+    text = BASE + "sweep:\n  lr: [0.1, 0.2]\n  momentum: [0.0, 0.5]"
+    assert [a.label for a in sweep_of(text, flags=["lr=0.3"]).axes] == ["lr", "momentum"]
+    assert [a.label for a in sweep_of(text, flags=["momentum="]).axes] == ["lr"]
+    with pytest.raises(ConfigError, match="no such axis to drop"):
+        sweep_of(text, flags=["nesterov="])
 
 
 def test_a_missing_config_exits_3(cli, tmp_path):
@@ -346,3 +352,23 @@ def test_the_cuda_benchmark_builds_the_same_batch_as_gdplay_sweep():
     from gdplay.runner import run_batch
 
     assert torch.equal(run_batch(a).final_x, run_batch(b).final_x)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_sweep_on_cuda_matches_the_same_sweep_on_the_cpu():
+    text = config(
+        OBJECTIVES["rosenbrock"][0], "{name: sgd, lr: 0.001}", "  lr: [0.0002, 0.001]\n  momentum: [0.0, 0.9]"
+    )
+    cpu = run_sweep(sweep_of(text))
+    gpu = run_sweep(sweep_of(text.replace("dtype: float64", "dtype: float64\ndevice: cuda")))
+    assert gpu.device == "cuda" and gpu.final_x.device.type == "cpu"
+    assert torch.allclose(gpu.final_x, cpu.final_x, rtol=1e-9, atol=1e-12)
+    assert gpu.status == cpu.status
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given when CUDA is missing")
+def test_asking_for_cuda_without_it_exits_3(cli, write_config):
+    result = cli("sweep", write_config(QUADRATIC), "--device", "cuda")
+    assert result.exit_code == 3
+    assert "CUDA is not available" in result.stderr
