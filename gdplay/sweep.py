@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ from gdplay.schedule import check_schedule
 from gdplay.suggest import did_you_mean
 
 MAX_RUNS = 10_000_000
+CONVERGED_CODE, DIVERGED_CODE = 1, 2  # gdplay.runner's codes (imported lazily: the runner imports torch)
 SPECIAL_KEYS = ["lr", "optimizer", "start"]
 Locator = Callable[..., Location]  # locate(*sub-path) -> where an axis (or one of its values) was written
 
@@ -54,7 +54,7 @@ class Axis:
 
     @property
     def label(self) -> str:
-        return {"option": self.name, "schedule": f"schedule.{self.name}"}.get(self.kind, self.kind)
+        return {"option": self.name, "schedule": f"schedule.{self.name}", "all": "runs"}.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class SweepResult:
     schedules: list[str | None]  # per setting
     which: Any  # [B] setting index per run
     status: list[str]
+    codes: Any  # [B] int64: the engine's status codes (runner.STATUS_NAMES)
     stop: Any  # [B] int64: updates done
     final_x: Any  # [B, D] float64
     final_f: Any  # [B] float64
@@ -561,6 +562,7 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         schedules=[s.schedule.describe() if s.schedule else None for s in sweep.settings],
         which=spec.which,
         status=[STATUS_NAMES[c] for c in trace.status.tolist()],
+        codes=trace.status,
         stop=trace.stop,
         final_x=trace.final_x.to(torch.float64),
         final_f=trace.final_f.to(torch.float64),
@@ -595,18 +597,55 @@ class Cell:
     best: bool = False
 
 
+ALL_RUNS = Axis("all", "all", "", ("all runs",), ("all runs",))  # the one row of a table that folds every axis
+FOLD_STARTS = 32  # a start axis with more points than this is folded into the cells unless named
+
+
 @dataclass(frozen=True)
 class GridTable:
+    """The cells of a two-axis table as tensors over [rows × columns]; `cell(i, j)` reads one."""
+
     rows: Axis
     cols: Axis | None
-    cells: list[list[Cell]]  # [row value][column value]
+    stats: dict[str, Any]  # runs, diverged, converged (int64), gap, steps, diverged_at (float64, NaN = none),
+    #                        stable (int64: 1 stable, 0 unstable, -1 no prediction or mixed)
     bounds: list[float | None]  # per column: the largest stable lr (when the rows are lr)
     best: tuple[int, int] | None
     aggregated: list[str]  # labels of the axes folded into each cell
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows.values), len(self.cols.values) if self.cols else 1
 
-def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[int, int | None]:
-    """Axis indices for the table: named ones, else lr × momentum, else the first two."""
+    def cell(self, i: int, j: int) -> Cell:
+        k = i * self.shape[1] + j
+        st = self.stats
+
+        def num(name: str) -> float | None:
+            v = float(st[name][k])
+            return None if math.isnan(v) else v
+
+        stable = int(st["stable"][k])
+        return Cell(
+            runs=int(st["runs"][k]),
+            diverged=int(st["diverged"][k]),
+            converged=int(st["converged"][k]),
+            gap=num("gap"),
+            steps=num("steps"),
+            diverged_at=num("diverged_at"),
+            predicted_stable=None if stable < 0 else bool(stable),
+            best=self.best == (i, j),
+        )
+
+    @property
+    def cells(self) -> list[list[Cell]]:
+        rows, cols = self.shape
+        return [[self.cell(i, j) for j in range(cols)] for i in range(rows)]
+
+
+def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[int | None, int | None]:
+    """Axis indices for the table: named ones, else lr × momentum, else the first two that are not
+    a long list of start points (those fold into the cells' medians). None: no such axis."""
     from gdplay.errors import UsageError
 
     def find(name: str, flag: str) -> int:
@@ -617,74 +656,93 @@ def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[
         raise UsageError(f"{flag}: no axis {name!r} in this sweep ({did_you_mean(name, valid)})")
 
     labels = [a.label for a in result.axes]
-    r = find(rows, "--rows") if rows else (labels.index("lr") if "lr" in labels else 0)
+    shown = [k for k, a in enumerate(result.axes) if not (a.kind == "start" and len(a.values) > FOLD_STARTS)]
+    r: int | None = find(rows, "--rows") if rows else None
+    if r is None:
+        r = labels.index("lr") if "lr" in labels else next(iter(shown), None)
     if cols:
         c: int | None = find(cols, "--cols")
     elif "momentum" in labels and labels.index("momentum") != r:
         c = labels.index("momentum")
     else:
-        c = next((k for k in range(len(labels)) if k != r), None)
-    if c == r:
+        c = next((k for k in shown if k != r), None)
+    if c is not None and c == r:
         raise UsageError("--rows and --cols name the same axis")
     return r, c
 
 
 def grid_table(result: SweepResult, rows: str | None = None, cols: str | None = None) -> GridTable:
+    """Reduce the runs to the cells of a rows × columns table (vectorised: a million runs take a second)."""
+    import torch
+
     r, c = pick_axes(result, rows, cols)
-    row_axis = result.axes[r]
+    row_axis = result.axes[r] if r is not None else ALL_RUNS
     col_axis = result.axes[c] if c is not None else None
-    n_rows, n_cols = len(row_axis.values), len(col_axis.values) if col_axis else 1
-    members: list[list[list[int]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
-    ri = result.index[:, r].tolist()
-    ci = result.index[:, c].tolist() if c is not None else [0] * result.size
-    for run, (i, j) in enumerate(zip(ri, ci, strict=True)):
-        members[i][j].append(run)
-    predicted = _predictions(result)
-    cells = [[_cell(result, members[i][j], predicted) for j in range(n_cols)] for i in range(n_rows)]
-    best = _best(cells, result.tol is not None)
-    if best is not None:
-        i, j = best
-        cells[i][j] = Cell(**{**cells[i][j].__dict__, "best": True})
-    bounds = _bounds(result, r, c, members)
+    n_cols = len(col_axis.values) if col_axis else 1
+    n_cells = len(row_axis.values) * n_cols
+    zero = torch.zeros(result.size, dtype=torch.int64)
+    cell_of = (result.index[:, r] if r is not None else zero) * n_cols + (result.index[:, c] if c is not None else 0)
+    codes = result.codes
+    diverged, converged = codes == DIVERGED_CODE, codes == CONVERGED_CODE
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    gap = result.final_f - (result.f_min if result.f_min is not None else 0.0)
+    gap = torch.where(diverged | ~torch.isfinite(gap), nan, gap)
+    stop = result.stop.to(torch.float64)
+    stable = _predicted(result)  # [B] 1, 0 or -1
+    lo = torch.full((n_cells,), 2, dtype=torch.int64).scatter_reduce(0, cell_of, stable, "amin")
+    hi = torch.full((n_cells,), -2, dtype=torch.int64).scatter_reduce(0, cell_of, stable, "amax")
+    stats = {
+        "runs": torch.bincount(cell_of, minlength=n_cells),
+        "diverged": torch.bincount(cell_of[diverged], minlength=n_cells),
+        "converged": torch.bincount(cell_of[converged], minlength=n_cells),
+        "gap": _group_median(cell_of, gap, n_cells),
+        "steps": _group_median(cell_of, torch.where(converged, stop, nan), n_cells),
+        "diverged_at": _group_median(cell_of, torch.where(diverged, stop, nan), n_cells),
+        "stable": torch.where(lo == hi, lo, -1),
+    }
+    best = _best(stats, result.tol is not None, n_cols) if n_cells > 1 else None
+    bounds = _bounds(result, r, c, cell_of, n_cols)
     aggregated = [a.label for k, a in enumerate(result.axes) if k not in (r, c)]
-    return GridTable(row_axis, col_axis, cells, bounds, best, aggregated)
+    return GridTable(row_axis, col_axis, stats, bounds, best, aggregated)
 
 
-def _cell(result: SweepResult, runs: list[int], predicted: list[bool | None]) -> Cell:
-    status = result.status
-    div = [b for b in runs if status[b] == "diverged"]
-    conv = [b for b in runs if status[b] == "converged"]
-    gaps = [g for b in runs if status[b] != "diverged" and (g := result.gap(b)) is not None]
-    stable = {predicted[b] for b in runs}
-    return Cell(
-        runs=len(runs),
-        diverged=len(div),
-        converged=len(conv),
-        gap=statistics.median(gaps) if gaps else None,
-        steps=statistics.median(int(result.stop[b]) for b in conv) if conv else None,
-        diverged_at=statistics.median(int(result.stop[b]) for b in div) if div else None,
-        predicted_stable=stable.pop() if len(stable) == 1 else None,
-    )
+def _group_median(groups: Any, values: Any, n: int) -> Any:
+    """Per group, the median of its values that are not NaN (NaN where it has none), as
+    statistics.median: the middle value, or the mean of the two middle ones."""
+    import torch
+
+    valid = ~torch.isnan(values)
+    g, v = groups[valid], values[valid]
+    by_value = torch.argsort(v, stable=True)
+    order = by_value[torch.argsort(g[by_value], stable=True)]  # by group, then by value
+    v = v[order]
+    counts = torch.bincount(g, minlength=n)
+    first = torch.cumsum(counts, 0) - counts
+    lo = (first + (counts - 1).clamp(min=0) // 2).clamp(max=max(len(v) - 1, 0))
+    hi = (first + counts // 2).clamp(max=max(len(v) - 1, 0))
+    if len(v) == 0:
+        return torch.full((n,), float("nan"), dtype=torch.float64)
+    middle = torch.where(lo == hi, v[lo], (v[lo] + v[hi]) / 2)
+    return torch.where(counts > 0, middle, torch.tensor(float("nan"), dtype=torch.float64))
 
 
-def _best(cells: list[list[Cell]], has_tol: bool) -> tuple[int, int] | None:
+def _best(stats: dict[str, Any], has_tol: bool, n_cols: int) -> tuple[int, int] | None:
     """No divergence first; then, with tol, most runs converged and fewest steps; then smallest f − f*."""
-    best, best_key = None, None
-    for i, row in enumerate(cells):
-        for j, cell in enumerate(row):
-            if cell.runs == 0 or cell.diverged == cell.runs or cell.gap is None:
-                continue
-            steps = cell.steps if cell.steps is not None else math.inf
-            converged = cell.converged / cell.runs if has_tol else 0.0
-            key = (cell.diverged / cell.runs, -converged, steps if has_tol else 0.0, cell.gap)
-            if best_key is None or key < best_key:
-                best, best_key = (i, j), key
-    return best
+    import torch
 
-
-def _row_options(result: SweepResult, row: int) -> tuple[str, dict[str, Any], float]:
-    s = int(result.which[row])
-    return result.optimizers[s], result.options[s], float(result.lrs[row])
+    runs = stats["runs"].clamp(min=1).to(torch.float64)
+    ok = (stats["runs"] > 0) & (stats["diverged"] < stats["runs"]) & ~torch.isnan(stats["gap"])
+    if not bool(ok.any()):
+        return None
+    keys = [stats["diverged"] / runs]
+    if has_tol:
+        keys += [-stats["converged"] / runs, torch.nan_to_num(stats["steps"], nan=math.inf)]
+    keys.append(stats["gap"])
+    order = torch.nonzero(ok).squeeze(1)
+    for key in reversed(keys):  # stable sorts, last key first: a lexicographic order
+        order = order[torch.argsort(key[order], stable=True)]
+    k = int(order[0])
+    return k // n_cols, k % n_cols
 
 
 def predicts(result: SweepResult, setting: int) -> bool:
@@ -709,52 +767,66 @@ def max_lr(result: SweepResult, setting: int) -> float | None:
     return max_stable_lr(result.curvature, momentum, dampening, float(o.get("weight_decay", 0.0)))
 
 
-def _predictions(result: SweepResult) -> list[bool | None]:
-    bound = [max_lr(result, s) for s in range(len(result.optimizers))]
-    out: list[bool | None] = []
-    for b, s in enumerate(result.which.tolist()):
-        limit = bound[s]
-        out.append(None if limit is None else float(result.lrs[b]) < limit)
-    return out
+def _predicted(result: SweepResult) -> Any:
+    """Per run: 1 if the theory predicts it stable, 0 unstable, -1 no prediction."""
+    import torch
+
+    bound = torch.tensor(
+        [b if (b := max_lr(result, s)) is not None else math.nan for s in range(len(result.optimizers))],
+        dtype=torch.float64,
+    )[result.which]
+    stable = (result.lrs < bound).to(torch.int64)
+    return torch.where(torch.isnan(bound), -1, stable)
 
 
-def _bounds(result: SweepResult, r: int, c: int | None, members: list[list[list[int]]]) -> list[float | None]:
+def _bounds(result: SweepResult, r: int | None, c: int | None, cell_of: Any, n_cols: int) -> list[float | None]:
     """Per column, the predicted largest stable lr, when the rows are lr and the column fixes the setting."""
-    if result.axes[r].kind != "lr" or result.curvature is None:
+    import torch
+
+    if r is None or result.axes[r].kind != "lr" or result.curvature is None:
         return []
-    per_setting = [max_lr(result, s) for s in range(len(result.optimizers))]
-    which = result.which.tolist()
-    out: list[float | None] = []
-    for j in range(len(members[0]) if members else 0):
-        limits = {per_setting[which[b]] for row in members for b in row[j]}
-        out.append(limits.pop() if len(limits) == 1 else None)
-    return out
+    per_setting = torch.tensor(
+        [b if (b := max_lr(result, s)) is not None else math.nan for s in range(len(result.optimizers))],
+        dtype=torch.float64,
+    )
+    bound = torch.nan_to_num(per_setting[result.which], nan=-1.0)  # -1: no prediction
+    col = cell_of % n_cols
+    lo = torch.full((n_cols,), math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amin")
+    hi = torch.full((n_cols,), -math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amax")
+    return [float(a) if a == b and a >= 0 else None for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
 
 
 def run_rows(result: SweepResult) -> list[dict[str, Any]]:
     """Every run as plain data (the `--json` runs and the `--csv` lines)."""
-    out = []
     labels = result.layout.labels()
+    points = result.final_x.tolist()
+    values, norms = result.final_f.tolist(), result.final_g.tolist()
+    stops, lrs, which = result.stop.tolist(), result.lrs.tolist(), result.which.tolist()
+    index = result.index.tolist()
+    settings_axes = [
+        (axis.label, [_json_safe(result.layout.unflatten(list(v)) if axis.kind == "start" else v) for v in axis.values])
+        for axis in result.axes
+    ]
+    options = [_json_safe(o) for o in result.options]
+    out = []
     for b in range(result.size):
-        name, options, lr = _row_options(result, b)
-        point = result.final_x[b].tolist()
-        value = float(result.final_f[b])
+        s, value, status = which[b], values[b], result.status[b]
         out.append(
             {
                 "run": b,
-                "settings": _json_safe(result.settings_of(b)),
-                "optimizer": name,
-                "lr": lr,
-                "options": _json_safe(options),
-                "schedule": result.schedules[int(result.which[b])],
-                "status": result.status[b],
-                "steps": int(result.stop[b]),
-                "diverged_at": result.diverged_at(b),
+                "settings": {label: vals[index[b][k]] for k, (label, vals) in enumerate(settings_axes)},
+                "optimizer": result.optimizers[s],
+                "lr": lrs[b],
+                "options": options[s],
+                "schedule": result.schedules[s],
+                "status": status,
+                "steps": stops[b],
+                "diverged_at": stops[b] if status == "diverged" else None,
                 "final": {
-                    "point": {k: _finite(v) for k, v in zip(labels, point, strict=True)},
+                    "point": {k: _finite(v) for k, v in zip(labels, points[b], strict=True)},
                     "value": _finite(value),
                     "gap": _finite(value - result.f_min) if result.f_min is not None else None,
-                    "grad_norm": _finite(float(result.final_g[b])),
+                    "grad_norm": _finite(norms[b]),
                 },
             }
         )

@@ -51,24 +51,33 @@ def cell_text(cell: Cell, has_tol: bool) -> Text:
     return Text(text, style="red" if cell.diverged else "")
 
 
-def shown_columns(table: GridTable, width: int) -> list[int]:
-    """The columns that fit in `width` characters: all, or every k-th (always the best cell's)."""
-    n = len(table.cols.values) if table.cols else 1
-    row_label = max(len(table.rows.label) + (len(table.cols.label) + 3 if table.cols else 0), 13) + 4
-    fit = max(1, (width - row_label) // CELL_WIDTH)
+def _sample(n: int, fit: int, keep: int | None) -> list[int]:
+    """Indices 0..n-1, or every k-th of them (the last and `keep` always) when more than `fit`."""
     if n <= fit:
         return list(range(n))
     stride = math.ceil(n / fit)
     picked = set(range(0, n, stride)) | {n - 1}
-    if table.best is not None:
-        picked.add(table.best[1])
+    if keep is not None:
+        picked.add(keep)
     while len(picked) > fit and stride < n:
         stride += 1
-        picked = set(range(0, n, stride)) | ({table.best[1]} if table.best is not None else set())
+        picked = set(range(0, n, stride)) | ({keep} if keep is not None else set())
     return sorted(picked)
 
 
+def shown_columns(table: GridTable, width: int) -> list[int]:
+    """The columns that fit in `width` characters: all, or every k-th (always the best cell's)."""
+    row_label = max(len(table.rows.label) + (len(table.cols.label) + 3 if table.cols else 0), 13) + 4
+    fit = max(1, (width - row_label) // CELL_WIDTH)
+    return _sample(table.shape[1], fit, table.best[1] if table.best else None)
+
+
+def shown_rows(table: GridTable) -> list[int]:
+    return _sample(table.shape[0], MAX_ROWS, table.best[0] if table.best else None)
+
+
 CELL_WIDTH = 16  # characters a grid cell takes, borders included
+MAX_ROWS = 64  # rows of a grid table; longer axes show every k-th value (the best's always)
 
 
 def grid_renderable(result: SweepResult, table: GridTable, width: int = 10_000) -> Group:
@@ -79,24 +88,25 @@ def grid_renderable(result: SweepResult, table: GridTable, width: int = 10_000) 
     grid = Table(title=title, title_justify="left")
     corner = table.rows.label + (f" \\ {table.cols.label}" if table.cols else "")
     grid.add_column(corner, justify="right", style="bold", no_wrap=True)
-    shown = shown_columns(table, width)
+    cols, rows = shown_columns(table, width), shown_rows(table)
     labels = table.cols.labels if table.cols else (value,)
-    for j in shown:
+    for j in cols:
         grid.add_column(labels[j], justify="right", no_wrap=True)
-    for i, label in enumerate(table.rows.labels):
-        grid.add_row(label, *(cell_text(table.cells[i][j], has_tol) for j in shown))
+    for i in rows:
+        grid.add_row(table.rows.labels[i], *(cell_text(table.cell(i, j), has_tol) for j in cols))
     if table.bounds and any(b is not None for b in table.bounds):
         grid.add_section()
         grid.add_row(
             Text("max stable lr", style="italic"),
-            *(Text(_num(table.bounds[j], 4) if table.bounds[j] is not None else "—", style="italic") for j in shown),
+            *(Text(_num(table.bounds[j], 4) if table.bounds[j] is not None else "—", style="italic") for j in cols),
         )
     notes = legend(result, table)
-    if table.cols and len(shown) < len(table.cols.values):
-        notes.append(
-            f"\nshowing {len(shown)} of {len(table.cols.values)} {table.cols.label} values to fit the width "
-            "(the best's column included); --json or --csv has every run"
-        )
+    for shown, axis in ((cols, table.cols), (rows, table.rows)):
+        if axis is not None and len(shown) < len(axis.values):
+            notes.append(
+                f"\nshowing {len(shown)} of {len(axis.values)} {axis.label} values (every k-th, the best's included); "
+                "--json or --csv has every run"
+            )
     return Group(grid, notes)
 
 
@@ -130,17 +140,17 @@ def legend(result: SweepResult, table: GridTable) -> Text:
 
 
 def _many(table: GridTable) -> bool:
-    return any(c.runs > 1 for row in table.cells for c in row)
+    return bool((table.stats["runs"] > 1).any())
 
 
 def best_line(result: SweepResult, table: GridTable) -> str | None:
     if table.best is None:
         return "no best setting: every cell diverged"
     i, j = table.best
-    parts = [f"{table.rows.label} = {table.rows.labels[i]}"]
+    parts = [f"{table.rows.label} = {table.rows.labels[i]}"] if table.rows.kind != "all" else []
     if table.cols:
         parts.append(f"{table.cols.label} = {table.cols.labels[j]}")
-    return f"best: {', '.join(parts)}"
+    return f"best: {', '.join(parts)}" if parts else None
 
 
 def _summary(result: SweepResult) -> str:
@@ -186,7 +196,7 @@ def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
     best = None
     if table.best is not None:
         i, j = table.best
-        best = {table.rows.label: _plain(table.rows.values[i])}
+        best = {table.rows.label: _plain(table.rows.values[i])} if table.rows.kind != "all" else {}
         if table.cols:
             best[table.cols.label] = _plain(table.cols.values[j])
     out: dict[str, Any] = {
@@ -199,7 +209,7 @@ def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
         "dtype": result.dtype,
         "axes": [{"key": a.key, "label": a.label, "values": [_plain(v) for v in a.values]} for a in result.axes],
         "grid": {
-            "rows": table.rows.label,
+            "rows": table.rows.label if table.rows.kind != "all" else None,
             "cols": table.cols.label if table.cols else None,
             "best": best,
             "max_stable_lr": [_finite(b) for b in table.bounds] or None,

@@ -372,3 +372,35 @@ def test_asking_for_cuda_without_it_exits_3(cli, write_config):
     result = cli("sweep", write_config(QUADRATIC), "--device", "cuda")
     assert result.exit_code == 3
     assert "CUDA is not available" in result.stderr
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.text(max_size=40))
+def test_property_no_sweep_flag_crashes_the_parser(text):
+    """Any --sweep text is an axis or a ConfigError, never another exception."""
+    try:
+        key, _ = sweep_flag(text)
+        sweep_of(BASE, flags=[text])
+    except ConfigError:
+        return
+    assert isinstance(key, str)
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")))), max_size=40))
+def test_property_cell_medians_are_statistics_median(pairs):
+    import statistics
+
+    from gdplay.sweep import _group_median
+
+    groups = torch.tensor([g for g, _ in pairs], dtype=torch.int64)
+    values = torch.tensor([v for _, v in pairs], dtype=torch.float64)
+    got = _group_median(groups, values, 5).tolist()
+    for g in range(5):
+        mine = [v for h, v in pairs if h == g and not math.isnan(v)]
+        if mine:
+            assert got[g] == statistics.median(mine)
+        else:
+            assert math.isnan(got[g])
