@@ -163,3 +163,18 @@ def test_a_bad_schedule_exits_3_with_one_line(cli, write_config):
 
 def test_schedule_names_are_case_insensitive():
     assert check_schedule({"name": "steplr", "step_size": 3}).name == "StepLR"
+
+
+def test_manual_sgd_follows_a_schedule_too():
+    text = """
+objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}
+optimizer: {name: manual_sgd, lr: 0.3, schedule: {name: ExponentialLR, gamma: 0.9}}
+steps: 20
+dtype: float64
+"""
+    result = run_problem(build_problem(load_config_text(text).runs[0]))
+    x, lr = 2.0, 0.3
+    for _ in range(20):  # the notebook's update with the lr decayed by hand: lr_t = 0.3·0.9^t
+        x -= lr * (6 * x + 2)
+        lr *= 0.9
+    assert result.final_point[0] == pytest.approx(x, rel=1e-12)
