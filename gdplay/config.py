@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gdplay.errors import ConfigError, Location
 from gdplay.suggest import closest, did_you_mean
@@ -71,6 +81,20 @@ class ObjectiveConfig(_Strict):
         return self
 
 
+class ScheduleConfig(BaseModel):
+    """A learning-rate schedule: a torch.optim.lr_scheduler class and its options (checked against its signature)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    name: str = Field(
+        description="A torch.optim.lr_scheduler class, e.g. StepLR (case-insensitive).", examples=["StepLR"]
+    )
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class OptimizerConfig(BaseModel):
     """The update rule: `name`, `lr`, and any option of its constructor (checked against its signature)."""
 
@@ -78,6 +102,11 @@ class OptimizerConfig(BaseModel):
 
     name: str = Field(description="manual_sgd, or a torch.optim optimizer (case-insensitive).", examples=["sgd"])
     lr: PositiveNumber = Field(description="Learning rate, > 0.", examples=[0.3])
+    schedule: ScheduleConfig | None = Field(
+        None,
+        description="Learning-rate schedule, e.g. {name: StepLR, step_size: 100, gamma: 0.5}.",
+        examples=[{"name": "StepLR", "step_size": 100, "gamma": 0.5}],
+    )
 
     @property
     def options(self) -> dict[str, Any]:
@@ -154,6 +183,77 @@ class ExpectConfig(_Strict):
         return value
 
 
+class RangeAxis(_Strict):
+    """`num` evenly spaced values from `from` to `to` (both included), on a linear or log scale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, serialize_by_alias=True)
+
+    start: Number = Field(alias="from", description="First value.", examples=[0.01])
+    to: Number = Field(description="Last value.", examples=[0.4])
+    num: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="How many values.", examples=[8])
+    scale: Literal["linear", "log"] = Field(
+        "linear", description="linear: equal steps; log: equal ratios.", examples=["log"]
+    )
+
+    @model_validator(mode="after")
+    def _positive_for_log(self) -> RangeAxis:
+        if self.scale == "log" and (self.start <= 0 or self.to <= 0):
+            raise ValueError("a log scale needs from and to > 0")
+        return self
+
+    def values(self) -> list[float]:
+        """The values, to 15 significant digits so that 0.05..0.65 gives 0.45, not 0.44999999999999996."""
+        n, lo, hi = self.num, float(self.start), float(self.to)
+        if n == 1:
+            return [lo]
+        if self.scale == "log":
+            a, b = math.log(lo), math.log(hi)
+            raw = [math.exp((a * (n - 1 - i) + b * i) / (n - 1)) for i in range(n)]
+        else:
+            raw = [(lo * (n - 1 - i) + hi * i) / (n - 1) for i in range(n)]
+        return [float(f"{v:.15g}") for v in raw]
+
+
+class RandomStarts(_Strict):
+    """`random` start points drawn uniformly from `domain` (one [lo, hi] for all coordinates,
+    one per coordinate, or variable -> [lo, hi]) with `seed`."""
+
+    random: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="How many start points.", examples=[64])
+    domain: list[Number] | list[list[Number]] | dict[str, list[Number]] | None = Field(
+        None, description="Where to draw them; defaults to a built-in's domain.", examples=[[-2.0, 2.0]]
+    )
+    seed: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Random seed; defaults to the run's seed.", examples=[0]
+    )
+
+
+def _axis_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "[random]" if "random" in value else "[range]"
+    return "[list]" if isinstance(value, list) else "[one]"
+
+
+# A sweep axis: a list of values, a range, random start points, or one value. The tags carry
+# brackets so that error locations drop them (see _clean_loc).
+SweepAxis = Annotated[
+    Annotated[list[Any], Tag("[list]")]
+    | Annotated[RangeAxis, Tag("[range]")]
+    | Annotated[RandomStarts, Tag("[random]")]
+    | Annotated[Number | str | bool, Tag("[one]")],
+    Discriminator(_axis_kind),
+]
+
+
+class SweepConfig(RootModel[dict[str, SweepAxis]]):
+    """The grid of a sweep: axis key -> values; the runs are every combination (see gdplay/sweep.py).
+
+    Keys: lr, optimizer (the name), start, any optimizer option (momentum, betas, ... or
+    optimizer.momentum), schedule options as schedule.gamma (or optimizer.schedule.gamma).
+    """
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -187,6 +287,11 @@ class RunConfig(_Strict):
         None,
         description="What the run must end at (checked by run, check and the pytest plugin).",
         examples=[{"argmin": {"x": -0.3333333333333333}, "min": -1.3333333333333333, "atol": 1.0e-6}],
+    )
+    sweep: SweepConfig | None = Field(
+        None,
+        description="Axes of a sweep (`gdplay sweep`), e.g. {lr: [0.1, 0.3]}.",
+        examples=[{"lr": {"from": 0.01, "to": 0.4, "num": 8}, "momentum": [0.0, 0.5, 0.9]}],
     )
 
     @field_validator("device")

@@ -30,6 +30,7 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         tol=cfg.tol,
         blowup=cfg.blowup,
         record=record,
+        schedule=problem.schedule,
     )
     trace = run_batch(spec, progress)
     return result_from_trace(problem, trace, 0)
@@ -50,7 +51,7 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int, lr: float |
             points=trace.history_x[:n, row].tolist(),
             values=trace.history_f[:n, row].tolist(),
             grad_norms=trace.history_g[:n, row].tolist(),
-            lrs=[lr * factor for factor in trace.lr_factor[:stop]],
+            lrs=trace.row_lrs(row),
         )
     final_value = float(trace.final_f[row])
     grad_norm = float(trace.final_g[row])
@@ -76,7 +77,7 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int, lr: float |
         objective_formula=problem.objective.formula,
         minimizers=problem.objective.minimizers,
         f_min=problem.objective.f_min,
-        config=_plain(cfg.model_dump()),
+        config=_plain(cfg.model_dump(by_alias=True, warnings=False)),
         diverged_at=stop if status_code == DIVERGED else None,
     )
 

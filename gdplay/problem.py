@@ -16,6 +16,7 @@ from gdplay.memory import check_fits, run_bytes
 from gdplay.objectives.base import Layout, Objective
 from gdplay.optimizers.factory import check_options, lookup
 from gdplay.optimizers.registry import OptimizerInfo
+from gdplay.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Problem:
     options: dict[str, Any]
     device: str
     dtype: str
+    schedule: Schedule | None = None
 
 
 def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
@@ -43,6 +45,7 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
         options = check_options(info, cfg.optimizer.options)
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
+    schedule = build_schedule(run)
     device = resolve_device(cfg.device, run)
     check_fits(
         run_bytes(objective.dim, cfg.steps, cfg.dtype),
@@ -58,7 +61,23 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
         options=options,
         device=device,
         dtype=cfg.dtype,
+        schedule=schedule,
     )
+
+
+def build_schedule(run: LoadedRun) -> Schedule | None:
+    """The checked `optimizer.schedule`, its lr sequence tried once so that bad values fail here."""
+    spec = run.config.optimizer.schedule
+    if spec is None:
+        return None
+    from gdplay.schedule import check_schedule
+
+    try:
+        schedule = check_schedule({"name": spec.name, **spec.options})
+        schedule.sequence(run.config.optimizer.lr, run.config.steps)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", "schedule", getattr(exc, "option", "name"))) from None
+    return schedule
 
 
 def build_objective(run: LoadedRun, allow_python: bool = False) -> Objective:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -37,8 +38,9 @@ def optimizer_class(info: OptimizerInfo) -> Callable[..., Any]:
     return getattr(torch.optim, info.torch_class)  # type: ignore[no-any-return]
 
 
+@functools.cache  # inspect.signature is slow, and a sweep asks once per setting
 def accepted_options(info: OptimizerInfo) -> dict[str, inspect.Parameter]:
-    """The constructor's keyword options (lr included), from its signature."""
+    """The constructor's keyword options (lr included), from its signature (do not modify the result)."""
     sig = inspect.signature(optimizer_class(info))
     return {
         name: p

@@ -4,7 +4,7 @@
     momentum:  v ← μ·v + g;  x ← x − lr·v        PyTorch's convention (torch/optim/sgd.py)
 
 Tests prove it equals torch.optim.SGD step for step in float64.
-`lr` may be a number or a tensor of shape [B, 1] (one learning rate per run of a batch).
+`lr` and `momentum` may be numbers or tensors of shape [B, 1] (one value per run of a batch).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import torch
 class ManualSGD:
     """Gradient descent written out by hand, with the interface of a torch optimizer."""
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: Any = 0.3, momentum: float = 0.0):
+    def __init__(self, params: Iterable[torch.Tensor], lr: Any = 0.3, momentum: float | torch.Tensor = 0.0):
         self.params = list(params)
         self.lr = lr
-        self.momentum = float(momentum)
+        self.momentum = momentum if isinstance(momentum, torch.Tensor) else float(momentum)
+        # A momentum tensor takes the velocity path for every row: with μ = 0, v = 0·v + g = g exactly.
+        self._plain = not isinstance(momentum, torch.Tensor) and self.momentum == 0.0
         self.velocity: list[torch.Tensor | None] = [None] * len(self.params)
         # torch.optim keeps param_groups; schedulers and reports read the lr from there.
         self.param_groups = [{"params": self.params, "lr": lr, "momentum": self.momentum}]
@@ -29,16 +31,17 @@ class ManualSGD:
     def step(self) -> None:
         lr = self.param_groups[0]["lr"]
         for i, x in enumerate(self.params):
-            if x.grad is None:
+            grad = x.grad
+            if grad is None:
                 continue
-            if self.momentum == 0.0:
-                x.data.sub_(lr * x.grad)  # the notebook's line
+            if self._plain:
+                x.data.sub_(lr * grad)  # the notebook's line
                 continue
             v = self.velocity[i]
             if v is None:
-                v = self.velocity[i] = x.grad.detach().clone()  # v₁ = g₁, as torch.optim.SGD
+                v = self.velocity[i] = grad.detach().clone()  # v₁ = g₁, as torch.optim.SGD
             else:
-                v.mul_(self.momentum).add_(x.grad)
+                v.mul_(self.momentum).add_(grad)
             x.data.sub_(lr * v)
 
     def zero_grad(self) -> None:
