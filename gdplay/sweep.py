@@ -99,7 +99,7 @@ class SweepResult:
     wall_time_s: float = 0.0
     device: str = "cpu"
     dtype: str = "float32"
-    curvature: Any = None  # _stability.Curvature for a quadratic, else None
+    curvature: Any = None  # curvature.Curvature for a quadratic, else None
     interrupted: bool = False
 
     @property
@@ -538,7 +538,7 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
     """Run the whole grid as one batch and keep, per run, only what a report needs."""
     import torch
 
-    from gdplay._stability import quadratic_curvature
+    from gdplay.curvature import quadratic_curvature
     from gdplay.runner import STATUS_NAMES, run_batch
 
     torch.manual_seed(sweep.problem.config.seed)
@@ -752,19 +752,23 @@ def predicts(result: SweepResult, setting: int) -> bool:
         result.curvature is not None
         and name in ("sgd", "manual_sgd")
         and result.schedules[setting] is None
-        and not options.get("nesterov", False)
         and not options.get("maximize", False)
     )
 
 
 def max_lr(result: SweepResult, setting: int) -> float | None:
-    from gdplay._stability import max_stable_lr
+    """The largest stable lr for this setting, from gdplay.theory and the quadratic's eigenvalues."""
+    from gdplay.theory import method_for, predict
 
     if not predicts(result, setting):
         return None
-    o = result.options[setting]
-    momentum, dampening = float(o.get("momentum", 0.0)), float(o.get("dampening", 0.0))
-    return max_stable_lr(result.curvature, momentum, dampening, float(o.get("weight_decay", 0.0)))
+    # At lr = 1 the method's lr is the factor dampening puts on every lr: (1 − τ).
+    method, _why = method_for(result.optimizers[setting], 1.0, result.options[setting])
+    if method is None or method.lr <= 0:
+        return None
+    curv = result.curvature
+    bound = predict(method, [curv.lam_min, curv.lam_max]).lr_bound
+    return None if bound is None else bound / method.lr
 
 
 def _predicted(result: SweepResult) -> Any:

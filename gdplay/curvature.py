@@ -1,17 +1,8 @@
-"""The predicted stability boundary of gradient descent on a quadratic (a stand-in for gdplay.theory).
+"""Is this objective a quadratic, and what are its Hessian's extreme eigenvalues?
 
-For f(x) = ½ xᵀHx + bᵀx + c with Hessian eigenvalues 0 < λmin ≤ λmax, the heavy-ball rule
-in PyTorch's convention (v ← μv + g, x ← x − lr·v; μ = 0 is plain gradient descent)
-is stable iff, for every eigenvalue λ,
-
-    0 < lr·λ < 2 + 2μ   and   0 ≤ μ < 1,
-
-so the largest stable learning rate is lr* = (2 + 2μ)/λmax (2/λmax without momentum).
-Dampening τ scales the gradient after the first step (lr → lr·(1 − τ)) and weight decay
-w adds w to every eigenvalue. See Polyak 1964; Goh, "Why momentum really works", 2017.
-
-Private: the derivative-lab issue's gdplay.theory computes these (and rates) for the
-`explain` command; sweeps will call it once it lands.
+A sweep marks the predicted stability boundary (from gdplay.theory) only where the objective is
+a quadratic with a positive-definite Hessian: its Hessian, in float64, is then the same at the
+start and at points away from it, and one Newton step from the start lands on the minimum.
 """
 
 from __future__ import annotations
@@ -65,13 +56,3 @@ def quadratic_curvature(objective: Objective, start: tuple[float, ...]) -> Curva
     (grad,) = torch.autograd.functional.vjp(f, x0, torch.tensor(1.0, dtype=torch.float64))[1:]
     x_min = x0 - torch.linalg.solve(h, grad)
     return Curvature(lam_min, lam_max, tuple(x_min.tolist()), float(f(x_min)))
-
-
-def max_stable_lr(curv: Curvature, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0) -> float:
-    """The largest lr with 0 < lr·(1 − τ)·(λ + w) < 2 + 2μ for every eigenvalue λ; 0 when μ ∉ [0, 1)."""
-    if not 0.0 <= momentum < 1.0 or dampening >= 1.0:
-        return 0.0
-    lam = curv.lam_max + weight_decay
-    if lam <= 0 or curv.lam_min + weight_decay <= 0:
-        return 0.0
-    return (2.0 + 2.0 * momentum) / ((1.0 - dampening) * lam)
