@@ -39,9 +39,13 @@ def check_fits(needed: float, what: str, location: Location | None = None) -> No
         )
 
 
+PY_FLOAT_BYTES = 40  # a recorded number ends up as a Python float in a list: object plus pointer
+
+
 def run_bytes(dim: int, steps: int, dtype: str, runs: int = 1, history: bool = True) -> float:
-    """What a run keeps: each recorded step's point plus two numbers, and working copies."""
+    """What a run keeps: each recorded step's point plus two numbers (as tensors, then as Python
+    floats for the result), and working copies."""
     item = DTYPE_BYTES.get(dtype, 8)
-    per_step = (dim + 2) * item * runs
+    per_step = (dim + 2) * (item + PY_FLOAT_BYTES) * runs
     working = 64 * 3 * dim * item * runs  # chunk buffers (point, gradient) and optimizer state
     return per_step * (steps + 1) * (1 if history else 0) + working

@@ -99,6 +99,9 @@ def _formula(run: LoadedRun) -> Objective:
     from gdplay.objectives.formula_objective import formula_objective
 
     spec = run.config.objective
+    for key in ("dim", "params"):  # these belong to built-ins; a formula's sizes come from init
+        if getattr(spec, key) is not None:
+            raise run.error(f"{key} applies to built-in objectives (name:), not to a formula", "objective", key)
     if not isinstance(spec.init, dict):  # ObjectiveConfig's validator already demands it
         raise run.error("a formula needs init: a mapping from each variable to its start value", "objective", "init")
     for var in spec.init:

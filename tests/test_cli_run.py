@@ -73,6 +73,13 @@ BAD_CONFIGS = [
     ("bad device", GOOD + "device: gpu\n", 8, "device", "expected cpu, cuda"),
     ("YAML syntax", GOOD + "steps: [1, 2\n", 9, None, "invalid YAML"),
     ("not a mapping", "- 1\n- 2\n", 1, None, "expected a mapping"),
+    (
+        "dim on a formula",
+        GOOD.replace("init: {x: 2.0}", "init: {x: 2.0}\n  dim: 3"),
+        4,
+        "objective.dim",
+        "applies to built-in objectives",
+    ),
     ("init unused", GOOD.replace("{x: 2.0}", "{x: 2.0, y: 1.0}"), 3, "objective.init.y", "does not use"),
 ]
 

@@ -107,3 +107,31 @@ def test_dimensions_that_do_not_fit_are_a_clear_error(cli, write_config, objecti
     result = cli("run", path)
     assert result.exit_code == 3
     assert fragment in result.stderr and "of memory" in result.stderr and "Traceback" not in result.output
+
+
+def test_ctrl_c_during_a_sweep_prints_what_was_done_and_exits_130(tmp_path):
+    config = tmp_path / "long_sweep.yaml"
+    config.write_text(
+        "objective: {name: rosenbrock}\n"
+        "optimizer: {name: sgd, lr: 0.001}\n"
+        "steps: 50000000\n"
+        "sweep:\n"
+        "  lr: [1.0e-4, 1.0e-3]\n"
+        "  momentum: [0.0, 0.5, 0.9]\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gdplay", "sweep", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(10.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stdout + stderr
+    assert "momentum" in stdout  # the partial grid table was printed
