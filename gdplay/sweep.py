@@ -453,7 +453,7 @@ def _random_starts(problem: Problem, run: LoadedRun, spec: RandomStarts, where: 
             raise ConfigError("random start points of a formula need a domain: [lo, hi]", where())
         from gdplay.objectives.registry import load_builtins
 
-        domain = list(load_builtins()[builtin].domain)
+        domain = [[float(lo), float(hi)] for lo, hi in load_builtins()[builtin].bounds(layout.dim)]
     if isinstance(domain, dict):
         for name in domain:
             if name not in layout.names:

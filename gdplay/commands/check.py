@@ -147,8 +147,8 @@ def _show(cases: list[Any], made: list[Any], left: list[Any], seconds: float, up
         console.print(Text.assemble(("error: ", "bold magenta"), line), soft_wrap=True)
     if update:
         if made or left:
-            for line in changes(made, left):
-                console.print(line, soft_wrap=True)
+            for change in changes(made, left):
+                console.print(change, soft_wrap=True)
         else:
             console.print("nothing to update: every expectation was met")
     console.print(summary_line(cases, seconds))
