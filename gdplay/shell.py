@@ -60,9 +60,14 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def json_text(document: Any) -> str:
+    """A valid JSON document (NaN/inf must already be None: allow_nan=False)."""
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
 def emit_json(document: Any) -> None:
-    """One valid JSON document on stdout (NaN/inf must already be None: allow_nan=False)."""
-    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    """One valid JSON document on stdout."""
+    sys.stdout.write(json_text(document))
     sys.stdout.flush()
 
 

@@ -227,3 +227,14 @@ def test_every_shipped_config_runs(cli, config):
     assert result.exit_code == 0, result.output  # 1 would mean a missed expect: block, 4 a divergence
     for run in json.loads(result.stdout)["runs"]:
         assert run["status"] in ("converged", "max_steps")
+
+
+def test_json_file_holds_the_same_document_as_stdout(cli, tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old contents", encoding="utf-8")
+    result = cli("run", CONFIGS / "quadratic.yaml", "--json", "--json-file", target)
+    assert result.exit_code == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == json.loads(result.stdout)
+    assert not list(tmp_path.glob(".out.json.*"))  # the temporary file was renamed, not left behind
+    tables = cli("run", CONFIGS / "quadratic.yaml", "--json-file", target)
+    assert "│" in tables.stdout  # without --json the tables still print

@@ -135,3 +135,22 @@ def test_ctrl_c_during_a_sweep_prints_what_was_done_and_exits_130(tmp_path):
     assert "Traceback" not in stderr
     assert "interrupted" in stdout + stderr
     assert "momentum" in stdout  # the partial grid table was printed
+
+
+@pytest.mark.parametrize(
+    ("objective", "start"),
+    [
+        ("ackley", [0.0, 0.0]),  # exactly at the minimum, where |x| is not differentiable
+        ("bukin6", [-10.0, 1.0]),  # on the ridge y = 0.01x², where √|y − 0.01x²| has a kink
+    ],
+)
+def test_a_start_on_a_kink_is_a_result_not_a_crash(objective, start):
+    result = run_text(
+        f"objective: {{name: {objective}, init: {start}}}\noptimizer: {{name: sgd, lr: 0.001}}\n"
+        "steps: 20\ndtype: float64\n"
+    )
+    assert result.status in ("max_steps", "converged", "diverged")
+    if result.status != "diverged":
+        assert all(math.isfinite(v) for v in result.final_point)
+    if objective == "ackley":  # gdplay takes the kink's derivative as 0: the run stays at the minimum
+        assert result.final_point == [0.0, 0.0] and result.final_value == pytest.approx(0.0, abs=1e-15)

@@ -40,6 +40,9 @@ def run(
     csv_file: Path | None = typer.Option(
         None, "--csv", help="Write every step of every run (step, coordinates, f, gradient norm, lr) to this CSV file."
     ),
+    json_file: Path | None = typer.Option(
+        None, "--json-file", help="Also write the --json document to this file (atomically; tables still print)."
+    ),
 ) -> None:
     """Run the optimisations in CONFIG files and show how they converge.
 
@@ -84,13 +87,18 @@ def run(
         from gdplay.shell import write_atomic
 
         write_atomic(csv_file, history_csv(results))
-    if json_out:
+    if json_out or json_file is not None:
         document = runs_document(results, every)
         for entry, outcome in zip(document["runs"], outcomes, strict=True):
             if outcome is not None:
                 entry["expect"] = outcome.to_dict()
-        emit_json(document)
-    elif len(results) > 1:
+        if json_file is not None:
+            from gdplay.shell import json_text, write_atomic
+
+            write_atomic(json_file, json_text(document))
+        if json_out:
+            emit_json(document)
+    if not json_out and len(results) > 1:
         console.print(comparison(results))
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
