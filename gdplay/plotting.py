@@ -390,3 +390,121 @@ def _short(value: Any) -> str:
 def _text(text: str) -> str:
     """Plain text for matplotlib: a '$' would start mathtext."""
     return text.replace("$", r"\$")
+
+
+# ---- sweeps: the grid as a heatmap ------------------------------------------------------------
+
+
+def render_sweep(
+    result: Any,
+    table: Any,
+    size: tuple[int, int] | None = None,
+    dpi: int = DEFAULT_DPI,
+    fmt: str = "png",
+) -> Picture:
+    """A sweep's grid table as a heatmap: log₁₀ of the median final f − f* (or f) per cell,
+    every cell where a run diverged hatched and marked ✕ in red, the predicted stability
+    boundary (for a quadratic swept over lr) drawn as a line. Nothing is smoothed: one cell,
+    one colour, straight from the table `gdplay sweep` prints.
+    """
+    require_matplotlib()
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot write a {fmt!r} picture; use one of: {', '.join(FORMATS)}")
+    width, height = size if size is not None else (900 * dpi // DEFAULT_DPI, 700 * dpi // DEFAULT_DPI)
+    fig = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    n_rows, n_cols = table.shape
+    cells = table.cells
+    gap = np.full((n_rows, n_cols), np.nan)
+    diverged = np.zeros((n_rows, n_cols), dtype=bool)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            cell = cells[i][j]
+            diverged[i, j] = cell.diverged > 0
+            if cell.gap is not None and cell.diverged < cell.runs:
+                gap[i, j] = cell.gap
+    # f − f* can be exactly 0 (or, without f*, f can be negative): colour by log10 of the
+    # distance to the best value reached, floored at the dtype's resolution.
+    floor = np.nanmin(gap) if np.isfinite(gap).any() else 0.0
+    shade = np.log10(np.maximum(gap - min(floor, 0.0), 1e-16))
+    image = ax.imshow(np.ma.masked_invalid(shade), origin="lower", aspect="auto", cmap="viridis")
+    what = "f − f*" if result.f_min is not None else "f" + (f" − ({floor:.3g})" if floor < 0 else "")
+    fig.colorbar(image, ax=ax, label=f"log₁₀ median final {what}")
+    rows_i, cols_i = np.nonzero(diverged)
+    handles = []
+    if len(rows_i):
+        ax.scatter(cols_i, rows_i, marker="x", color="red", s=30, linewidths=1.2)
+        for i, j in zip(rows_i, cols_i, strict=True):
+            ax.add_patch(_hatch(i, j))
+        handles.append(Patch(facecolor="none", edgecolor="red", hatch="///", label="diverged (any run in the cell)"))
+    if any(b is not None for b in table.bounds) and table.rows.kind == "lr":
+        lrs = [float(v) for v in table.rows.values]
+        xs, ys = [], []
+        for j, bound in enumerate(table.bounds):
+            if bound is not None:
+                xs.append(j)
+                ys.append(_fractional_index(lrs, bound))
+        ax.plot(xs, ys, color="white", linewidth=2, linestyle="--")
+        handles.append(Line2D([], [], color="black", linestyle="--", label="predicted stability boundary"))
+    ax.set_yticks(*_ticks(table.rows.labels))
+    ax.set_ylabel(table.rows.label)
+    if table.cols is not None:
+        ax.set_xticks(*_ticks(table.cols.labels))
+        ax.set_xlabel(table.cols.label)
+    else:
+        ax.set_xticks([])
+    if table.best is not None:
+        bi, bj = table.best
+        ax.scatter([bj], [bi], marker="*", color="gold", s=160, edgecolors="black", zorder=3)
+        handles.append(
+            Line2D([], [], marker="*", color="gold", markeredgecolor="black", linestyle="none", label="best setting")
+        )
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles))) if handles else None
+    fig.suptitle(_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi)
+    return Picture(
+        data=buffer.getvalue(),
+        format=fmt,
+        width=width,
+        height=height,
+        kind="heatmap",
+        labels=[t.get_text() for t in legend.get_texts()] if legend is not None else [],
+        box=[],
+    )
+
+
+def _hatch(i: int, j: int) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="red", linewidth=0)
+
+
+def _ticks(labels: Sequence[str], most: int = 12) -> tuple[list[int], list[str]]:
+    """At most `most` evenly spread tick positions with their labels."""
+    n = len(labels)
+    step = max(1, math.ceil(n / most))
+    picked = list(range(0, n, step))
+    return picked, [labels[k] for k in picked]
+
+
+def _fractional_index(values: Sequence[float], x: float) -> float:
+    """Where x falls between the grid's values, as a fractional row index (log-linear between
+    neighbours, since lr grids are often log-spaced); clipped to the grid's ends ± half a cell."""
+    if x <= values[0]:
+        return -0.5
+    if x >= values[-1]:
+        return len(values) - 0.5
+    for k in range(len(values) - 1):
+        a, b = values[k], values[k + 1]
+        if a <= x <= b:
+            t = (math.log(x) - math.log(a)) / (math.log(b) - math.log(a)) if a > 0 else (x - a) / (b - a)
+            return k + t
+    return len(values) - 0.5

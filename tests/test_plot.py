@@ -206,3 +206,30 @@ def test_without_matplotlib_a_clear_message(cli, tmp_path, monkeypatch):
     assert not target.exists()
     compared = cli("compare", CONFIGS / "quadratic.yaml", "--plot", target)
     assert compared.exit_code == 2 and "gdplay[plot]" in compared.stderr
+
+
+def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path):
+    import json
+
+    from gdplay.config import load_config
+    from gdplay.plotting import render_sweep
+    from gdplay.problem import build_problem
+    from gdplay.sweep import build_sweep, grid_table, run_sweep
+
+    target = tmp_path / "grid.png"
+    result = cli("plot", CONFIGS / "sweep_quadratic.yaml", "-o", target, "--size", "800x600")
+    assert result.exit_code == 0, result.output
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and png_size(data) == (800, 600)
+    # The cells the picture marks are the cells where `gdplay sweep` reports diverged runs.
+    runs = json.loads(cli("sweep", CONFIGS / "sweep_quadratic.yaml", "--json").stdout)["sweeps"][0]["runs"]
+    diverged_cells = {(r["settings"]["lr"], r["settings"]["momentum"]) for r in runs if r["status"] == "diverged"}
+    assert f"{len(diverged_cells)} cell(s) with diverged runs" in result.stdout
+    # For f = 3x² + 2x − 1 (λ = 6) the theory puts the boundary at lr = (2 + 2μ)/6: every diverged
+    # cell lies at or above it (cells just above it may still be shrinking slowly at 200 steps).
+    assert all(lr * 6 >= 2 + 2 * mu for lr, mu in diverged_cells)
+    loaded = load_config(CONFIGS / "sweep_quadratic.yaml").runs[0]
+    sweep_result = run_sweep(build_sweep(build_problem(loaded), loaded))
+    picture = render_sweep(sweep_result, grid_table(sweep_result))
+    assert picture.kind == "heatmap"
+    assert picture.labels == ["diverged (any run in the cell)", "predicted stability boundary", "best setting"]

@@ -40,7 +40,9 @@ def plot(
     A 2-D objective is a contour map with each run's path (start ○, end ■, diverged ✕) and its known
     minima ★, a 1-D one its curve with the iterates; beside it the loss against the step on a log
     scale. More dimensions: the loss alone. Nothing is smoothed or clipped; a diverged run is drawn
-    up to its last finite point. Needs the plot extra: pip install 'gdplay\\[plot]'.
+    up to its last finite point. A config with a sweep: section is drawn as a heatmap of its grid
+    (median final f − f* per cell, diverged cells hatched, the predicted stability boundary of a
+    quadratic as a line). Needs the plot extra: pip install 'gdplay\\[plot]'.
     """
     from gdplay.plotting import format_of, parse_size, render, require_matplotlib
     from gdplay.runfile import build_file, common_objective, run_all
@@ -52,6 +54,9 @@ def plot(
     pixels = parse_size(size) if size is not None else None
     flags = [*(sets or []), *([f"steps={steps}"] if steps is not None else [])]
     runs = build_file(config, flags, allow_python)
+    if any(loaded.config.sweep is not None for loaded in runs.loaded):
+        _plot_sweeps(runs, target, pixels, dpi, fmt)
+        raise typer.Exit(EXIT_OK)
     objective = common_objective(runs)
     runs = run_all(runs)
     if runs.interrupted:
@@ -68,3 +73,25 @@ def plot(
                 f"note: {result.name} diverged at step {result.diverged_at}; drawn up to its last finite point"
             )
     raise typer.Exit(EXIT_OK)
+
+
+def _plot_sweeps(runs, target: Path, pixels, dpi: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file)."""
+    from gdplay.plotting import render_sweep
+    from gdplay.shell import write_atomic_bytes
+    from gdplay.sweep import build_sweep, grid_table, run_sweep
+
+    loaded, problem = next((lo, p) for lo, p in zip(runs.loaded, runs.problems, strict=True) if lo.config.sweep)
+    result = run_sweep(build_sweep(problem, loaded))
+    if result.interrupted:
+        out().print("interrupted: no picture written")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    table = grid_table(result)
+    picture = render_sweep(result, table, size=pixels, dpi=dpi, fmt=fmt)
+    write_atomic_bytes(target, picture.data)
+    rows, cols = table.shape
+    diverged = sum(c.diverged > 0 for row in table.cells for c in row)
+    out().print(
+        f"wrote {target} ({picture.width}×{picture.height} px, heatmap of {rows}×{cols} cells, "
+        f"{result.size:,} runs, {diverged} cell(s) with diverged runs)"
+    )
