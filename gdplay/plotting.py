@@ -438,11 +438,11 @@ def render_sweep(
     what = "f − f*" if result.f_min is not None else "f" + (f" − ({floor:.3g})" if floor < 0 else "")
     fig.colorbar(image, ax=ax, label=f"log₁₀ median final {what}")
     rows_i, cols_i = np.nonzero(diverged)
-    handles = []
+    handles: list[Any] = []
     if len(rows_i):
         ax.scatter(cols_i, rows_i, marker="x", color="red", s=30, linewidths=1.2)
-        for i, j in zip(rows_i, cols_i, strict=True):
-            ax.add_patch(_hatch(i, j))
+        for r, c in zip(rows_i.tolist(), cols_i.tolist(), strict=True):
+            ax.add_patch(_hatch(r, c))
         handles.append(Patch(facecolor="none", edgecolor="red", hatch="///", label="diverged (any run in the cell)"))
     if any(b is not None for b in table.bounds) and table.rows.kind == "lr":
         lrs = [float(v) for v in table.rows.values]
