@@ -29,10 +29,19 @@ def command(name: str, order: int = 50) -> Callable[[Callable[..., Any]], Callab
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in COMMANDS:
             raise RuntimeError(f"command {name!r} is defined twice")
-        COMMANDS[name] = CommandSpec(name, fn, (fn.__doc__ or "").strip(), order)
+        COMMANDS[name] = CommandSpec(name, fn, reflow(fn.__doc__ or ""), order)
         return fn
 
     return register
+
+
+def reflow(doc: str) -> str:
+    """A docstring as help text: paragraphs kept, the line breaks inside them joined (the
+    terminal wraps them to its own width)."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs if p.strip())
 
 
 def load_commands() -> dict[str, CommandSpec]:
