@@ -38,6 +38,7 @@ from gdplay.results import RunResult
 DEFAULT_SIZE = (1200, 500)  # pixels
 DEFAULT_DPI = 100
 FORMATS = ("png", "svg", "pdf")
+HEATMAP_SIZE = (900, 700)  # pixels at 100 dpi
 GRID = 200  # contour grid points per axis: 40,000 evaluations in one batched call
 MARGIN = 0.08  # of the box's width, around paths that set its edge
 WIDE = 1e3  # a value range wider than this ratio gets log-spaced contour levels
@@ -189,19 +190,7 @@ def render(
     size: (width, height) in pixels; None means 12 × 5 inches at `dpi`.
     zoom: for a built-in, draw the box around the paths instead of its whole domain.
     """
-    require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    if fmt not in FORMATS:
-        raise UsageError(f"cannot write a {fmt!r} picture; use one of: {', '.join(FORMATS)}")
-    width, height = (
-        size if size is not None else (DEFAULT_SIZE[0] * dpi // DEFAULT_DPI, DEFAULT_SIZE[1] * dpi // DEFAULT_DPI)
-    )
-    # Agg sizes the canvas as int(inches · dpi): a hair more than the exact quotient keeps
-    # float rounding from losing a pixel.
-    fig = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
     colors = [_color(i) for i in range(len(results))]
     dim = objective.dim
     kind = "contour" if dim == 2 else "curve" if dim == 1 else "loss"
@@ -219,17 +208,31 @@ def render(
     labels = [run_label(r) for r in results]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
     fig.suptitle(_text(describe(objective)), fontsize="medium")
+    return _picture(fig, fmt, dpi, width, height, kind, legend, box)
+
+
+def _figure(size: tuple[int, int] | None, default: tuple[int, int], dpi: int, fmt: str) -> tuple[Any, int, int]:
+    """A headless (Agg) figure of exactly `size` pixels (default: `default` at 100 dpi, scaled by dpi)."""
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot write a {fmt!r} picture; use one of: {', '.join(FORMATS)}")
+    width, height = size if size is not None else (default[0] * dpi // DEFAULT_DPI, default[1] * dpi // DEFAULT_DPI)
+    # Agg sizes the canvas as int(inches · dpi): a hair more than the exact quotient keeps
+    # float rounding from losing a pixel.
+    fig = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, width, height
+
+
+def _picture(fig: Any, fmt: str, dpi: int, width: int, height: int, kind: str, legend: Any, box: Any) -> Picture:
+    """Save the figure to bytes; the labels are read back from the legend actually drawn."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi)
-    return Picture(
-        data=buffer.getvalue(),
-        format=fmt,
-        width=width,
-        height=height,
-        kind=kind,
-        labels=[t.get_text() for t in legend.get_texts()],
-        box=box,
-    )
+    labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    return Picture(buffer.getvalue(), fmt, width, height, kind, labels, box)
 
 
 def describe(objective: Objective) -> str:
@@ -407,18 +410,11 @@ def render_sweep(
     boundary (for a quadratic swept over lr) drawn as a line. Nothing is smoothed: one cell,
     one colour, straight from the table `gdplay sweep` prints.
     """
-    require_matplotlib()
+    fig, width, height = _figure(size, HEATMAP_SIZE, dpi, fmt)
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    if fmt not in FORMATS:
-        raise UsageError(f"cannot write a {fmt!r} picture; use one of: {', '.join(FORMATS)}")
-    width, height = size if size is not None else (900 * dpi // DEFAULT_DPI, 700 * dpi // DEFAULT_DPI)
-    fig = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
     ax = fig.subplots()
     n_rows, n_cols = table.shape
     cells = table.cells
@@ -468,17 +464,7 @@ def render_sweep(
         )
     legend = fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles))) if handles else None
     fig.suptitle(_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi)
-    return Picture(
-        data=buffer.getvalue(),
-        format=fmt,
-        width=width,
-        height=height,
-        kind="heatmap",
-        labels=[t.get_text() for t in legend.get_texts()] if legend is not None else [],
-        box=[],
-    )
+    return _picture(fig, fmt, dpi, width, height, "heatmap", legend, [])
 
 
 def _hatch(i: int, j: int) -> Any:
