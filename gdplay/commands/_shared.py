@@ -1,4 +1,5 @@
-"""What `grad`, `hessian` and `explain` share: loading a config's runs, picking one, the options.
+"""What commands share: option declarations used by several, and (for `grad`, `hessian` and
+`explain`) loading a config's runs and picking one.
 
 Registers no command (the registry imports it along with the command modules; that is harmless).
 """
@@ -20,6 +21,13 @@ AT_HELP = (
 )
 RUN_HELP = "Only the run with this name (for a config with a runs: list; default: every run)."
 SET_HELP = "Override a config key: --set objective.init.x=1"
+
+# Options that several commands declare the same way (one definition, one help text).
+JSON = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables.")
+ALLOW_PYTHON = typer.Option(False, "--allow-python", help="Allow objectives written in Python files.")
+AT = typer.Option(None, "--at", help=AT_HELP)
+RUN = typer.Option(None, "--run", help=RUN_HELP)
+SET = typer.Option(None, "--set", help=SET_HELP)
 
 
 def load_runs(config: Path, sets: list[str] | None, run_name: str | None) -> list[Any]:

@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from gdplay.commands import command
+from gdplay.commands._shared import ALLOW_PYTHON, JSON
 from gdplay.errors import EXIT_CONFIG, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK, GdplayError, UsageError
 from gdplay.shell import emit_json, err, guarded, out, write_atomic
 
@@ -20,14 +21,14 @@ PATHS = typer.Argument(..., help="Config files, or folders searched recursively 
 @guarded
 def check(
     paths: list[Path] = PATHS,
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    json_out: bool = JSON,
     junit: Path | None = typer.Option(None, "--junit", metavar="FILE", help="Also write JUnit XML to FILE (for CI)."),
     update: bool = typer.Option(
         False, "--update", help="Record the measured values as the expectations that missed (comments are kept)."
     ),
     every: bool = typer.Option(False, "--all", help="With --update: record every measured value, not only misses."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a key in every config: --set device=cuda"),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Run every config under PATHS that has an expect: block and check its results.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
+from gdplay.commands._shared import ALLOW_PYTHON
 from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import emit_json, guarded, out
 
@@ -23,7 +24,7 @@ def compare(
     json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document instead of a table."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Run every run of CONFIG and show them side by side, the best marked ★.
 

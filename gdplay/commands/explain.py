@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import CONFIG, RUN_HELP, SET_HELP, document, load_runs
+from gdplay.commands._shared import ALLOW_PYTHON, CONFIG, JSON, RUN, SET_HELP, document, load_runs
 from gdplay.commands.run import overrides
 from gdplay.errors import EXIT_DIVERGED, EXIT_OK
 from gdplay.shell import emit_json, guarded, out
@@ -17,14 +17,14 @@ from gdplay.shell import emit_json, guarded, out
 @guarded
 def explain(
     config: Path = CONFIG,
-    run_name: str | None = typer.Option(None, "--run", help=RUN_HELP),
+    run_name: str | None = RUN,
     sets: list[str] | None = typer.Option(
         None, "--set", help=SET_HELP.replace("objective.init.x=1", "optimizer.lr=0.34")
     ),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    json_out: bool = JSON,
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Predict stability and rate from the Hessian at the minimum, run, measure, and compare.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import AT_HELP, CONFIG, RUN_HELP, SET_HELP, document, load_runs
+from gdplay.commands._shared import ALLOW_PYTHON, AT, CONFIG, JSON, RUN, SET, document, load_runs
 from gdplay.errors import EXIT_EXPECTATION, EXIT_OK
 from gdplay.shell import emit_json, guarded, out
 
@@ -16,11 +16,11 @@ from gdplay.shell import emit_json, guarded, out
 @guarded
 def grad(
     config: Path = CONFIG,
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP),
-    run_name: str | None = typer.Option(None, "--run", help=RUN_HELP),
-    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    at: list[str] | None = AT,
+    run_name: str | None = RUN,
+    sets: list[str] | None = SET,
+    json_out: bool = JSON,
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """The gradient at a point by autograd and by central finite differences, per variable.
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
-
 from gdplay.commands import command
+from gdplay.commands._shared import JSON
 from gdplay.shell import emit_json, guarded, out
 
 
@@ -51,7 +50,7 @@ def listing() -> dict[str, Any]:
 @command("list", order=20)
 @guarded
 def list_(
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    json_out: bool = JSON,
 ) -> None:
     """List the built-in objectives (name, dimension, formula) and the optimizers (update rule)."""
     from rich.table import Table

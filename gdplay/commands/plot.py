@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
+from gdplay.commands._shared import ALLOW_PYTHON
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import guarded, out
 
@@ -33,7 +34,7 @@ def plot(
     ),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Draw every run of CONFIG: the paths over the objective and the loss against the step.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
+from gdplay.commands._shared import ALLOW_PYTHON, JSON
 from gdplay.errors import EXIT_DIVERGED, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import emit_json, err, guarded, out
 
@@ -28,14 +29,14 @@ def overrides(
 @guarded
 def run(
     configs: list[Path] = CONFIGS,
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document to stdout instead of tables."),
+    json_out: bool = JSON,
     every: int | None = typer.Option(None, "--every", min=1, help="Show (and in JSON keep) every N-th step."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     device: str | None = typer.Option(None, "--device", help="cpu | cuda | auto (overrides the config)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
-    allow_python: bool = typer.Option(False, "--allow-python", help="Allow objectives written in Python files."),
+    allow_python: bool = ALLOW_PYTHON,
     plain: bool = typer.Option(False, "--plain", help="No loss sparkline in the summary."),
     csv_file: Path | None = typer.Option(
         None, "--csv", help="Write every step of every run (step, coordinates, f, gradient norm, lr) to this CSV file."
