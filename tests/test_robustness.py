@@ -68,17 +68,12 @@ def test_gradient_exactly_zero_at_the_start():
     assert untouched.status == "max_steps" and untouched.final_point == [0.0]
 
 
-def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
+def interrupted(tmp_path, command, config_text, wait=10.0):
+    """Start `gdplay COMMAND config`, send Ctrl-C (SIGINT) after `wait` seconds; (exit code, stdout, stderr)."""
     config = tmp_path / "long.yaml"
-    config.write_text(
-        'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
-        "optimizer: {name: manual_sgd, lr: 0.01}\n"
-        "steps: 100000000\n"
-        "tol: 1.0e-300\n",
-        encoding="utf-8",
-    )
+    config.write_text(config_text, encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gdplay", "run", str(config)],
+        [sys.executable, "-m", "gdplay", command, str(config)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -86,10 +81,22 @@ def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
         # SIGINT must reach Python's default handler even if the test runner ignores it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(10.0)  # generous: import torch on a loaded 2-core machine, then thousands of steps
+    time.sleep(wait)  # generous: import torch on a loaded 2-core machine, then thousands of steps
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    return process.returncode, stdout, stderr
+
+
+def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
+    code, stdout, stderr = interrupted(
+        tmp_path,
+        "run",
+        'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
+        "optimizer: {name: manual_sgd, lr: 0.01}\n"
+        "steps: 100000000\n"
+        "tol: 1.0e-300\n",
+    )
+    assert code == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stdout  # the status line of the partial summary
     assert re.search(r"│\s+0 │", stdout)  # the partial table starts at step 0
@@ -110,28 +117,17 @@ def test_dimensions_that_do_not_fit_are_a_clear_error(cli, write_config, objecti
 
 
 def test_ctrl_c_during_a_sweep_prints_what_was_done_and_exits_130(tmp_path):
-    config = tmp_path / "long_sweep.yaml"
-    config.write_text(
+    code, stdout, stderr = interrupted(
+        tmp_path,
+        "sweep",
         "objective: {name: rosenbrock}\n"
         "optimizer: {name: sgd, lr: 0.001}\n"
         "steps: 50000000\n"
         "sweep:\n"
         "  lr: [1.0e-4, 1.0e-3]\n"
         "  momentum: [0.0, 0.5, 0.9]\n",
-        encoding="utf-8",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gdplay", "sweep", str(config)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    time.sleep(10.0)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert code == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stdout + stderr
     assert "momentum" in stdout  # the partial grid table was printed
