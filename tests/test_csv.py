@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import math
+
+import pytest
 
 from tests.conftest import CONFIGS
 
@@ -54,7 +55,10 @@ def test_diverged_values_are_written_as_spreadsheets_read_them(cli, tmp_path, wr
     result = cli("run", path, "--csv", target)
     assert result.exit_code == 4
     last = read(target)[-1]
-    assert math.isinf(float(last["f"])) or math.isnan(float(last["f"])) or abs(float(last["f"])) > 1e20
+    # x ← x − 1000·2x = −1999x: f = 1999^(2t) first exceeds the blow-up limit 1e20 at t = 4.
+    first = next(t for t in range(100) if 1999.0 ** (2 * t) > 1e20)
+    assert last["step"] == str(first)
+    assert float(last["f"]) == pytest.approx(1999.0 ** (2 * first), rel=1e-6)  # float32 arithmetic
 
 
 def test_a_variable_named_like_a_column_is_prefixed(cli, tmp_path, write_config):

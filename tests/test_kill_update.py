@@ -83,12 +83,19 @@ def test_random_kills_leave_old_or_new_files_never_a_torn_one(tmp_path, referenc
         folder = tmp_path / f"kill{attempt}"
         make_suite(folder)
         process = update(folder)
-        # Aim at the writing phase (a little before the first write until the end).
-        time.sleep(rng.uniform(max(0.0, first_write - 0.2), total))
+        # Aim at the writing phase: wait for the first rewritten file, then kill at a random
+        # moment within the time the reference run spent writing the rest.
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if any((folder / n).read_text(encoding="utf-8") != t for n, t in old.items()):
+                break
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.8 * (total - first_write)))
         process.send_signal(signal.SIGKILL)
         process.wait()
         for name in old:
             text = (folder / name).read_text(encoding="utf-8")
             assert text in (old[name], new[name]), f"kill {group}.{attempt}: {name} is neither old nor new"
             seen["old" if text == old[name] else "new"] += 1
-    assert sum(seen.values()) == 10 * FILES
+    # The kills must have hit the writing phase: across the group, some files old and some new.
+    assert seen["old"] > 0 and seen["new"] > 0, seen

@@ -228,6 +228,10 @@ def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path)
     # For f = 3x² + 2x − 1 (λ = 6) the theory puts the boundary at lr = (2 + 2μ)/6: every diverged
     # cell lies at or above it (cells just above it may still be shrinking slowly at 200 steps).
     assert all(lr * 6 >= 2 + 2 * mu for lr, mu in diverged_cells)
+    # ... and every cell clearly beyond it (lr·6 ≥ 2 + 2μ + 0.5) diverged within the 200 steps.
+    grid = {(r["settings"]["lr"], r["settings"]["momentum"]) for r in runs}
+    clear = {(lr, mu) for lr, mu in grid if lr * 6 >= 2 + 2 * mu + 0.5}
+    assert clear and clear <= diverged_cells
     loaded = load_config(CONFIGS / "sweep_quadratic.yaml").runs[0]
     sweep_result = run_sweep(build_sweep(build_problem(loaded), loaded))
     picture = render_sweep(sweep_result, grid_table(sweep_result))

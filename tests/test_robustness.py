@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -68,8 +70,19 @@ def test_gradient_exactly_zero_at_the_start():
     assert untouched.status == "max_steps" and untouched.final_point == [0.0]
 
 
-def interrupted(tmp_path, command, config_text, wait=10.0):
-    """Start `gdplay COMMAND config`, send Ctrl-C (SIGINT) after `wait` seconds; (exit code, stdout, stderr)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used (Linux /proc): progress that a loaded machine cannot fake."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def interrupted(tmp_path, command, config_text, cpu=8.0):
+    """Start `gdplay COMMAND config` and send Ctrl-C (SIGINT) once it has used `cpu` seconds of CPU:
+    past importing torch and building the run (about 3 s), well into the steps, however loaded
+    the machine is. Returns (exit code, stdout, stderr)."""
     config = tmp_path / "long.yaml"
     config.write_text(config_text, encoding="utf-8")
     process = subprocess.Popen(
@@ -81,7 +94,9 @@ def interrupted(tmp_path, command, config_text, wait=10.0):
         # SIGINT must reach Python's default handler even if the test runner ignores it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(wait)  # generous: import torch on a loaded 2-core machine, then thousands of steps
+    deadline = time.monotonic() + 180
+    while cpu_seconds(process.pid) < cpu and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     return process.returncode, stdout, stderr
