@@ -341,3 +341,12 @@ def test_a_batch_on_cuda_stays_on_cuda_and_matches_the_cpu():
     assert set(seen) == {"cuda"}
     assert gpu.final_x.device.type == "cpu"  # traces come back to the host
     assert torch.allclose(gpu.final_x, cpu.final_x, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("rowwise", [True, False], ids=["rowwise", "param-groups"])
+def test_dampening_is_ignored_by_rows_without_momentum_as_torch_does(rowwise):
+    # torch.optim.SGD applies dampening only to the momentum buffer; with μ = 0 there is none.
+    rows = [([-1.2, 1.0], 1e-3, "sgd", {"momentum": mu, "dampening": 0.5}) for mu in (0.0, 0.9)]
+    trace = settings_batch(objective(rosenbrock), rows, steps=50, rowwise=rowwise)
+    expected = torch.stack([alone(rosenbrock, s, n, lr, o, 50) for s, lr, n, o in rows])
+    assert_rows_equal(trace, expected)

@@ -43,6 +43,10 @@ class RowwiseSGD:
         self._uses_momentum = _nonzero(momentum)
         self._uses_decay = _nonzero(weight_decay)
         self._keep = 1.0 - dampening  # a number or a [B, 1] tensor
+        if isinstance(momentum, torch.Tensor):
+            # torch.optim.SGD ignores dampening when momentum is 0: a row with μ = 0 must then
+            # step by g itself (v ← 0·v + 1·g), not by (1 − τ)·g.
+            self._keep = torch.where(momentum == 0, torch.ones_like(momentum), 1.0 - dampening)
 
     def step(self) -> None:
         x, g = self.raw, self.param.grad
