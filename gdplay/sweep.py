@@ -657,11 +657,13 @@ def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[
 
     labels = [a.label for a in result.axes]
     shown = [k for k, a in enumerate(result.axes) if not (a.kind == "start" and len(a.values) > FOLD_STARTS)]
+    named_cols = find(cols, "--cols") if cols else None
     r: int | None = find(rows, "--rows") if rows else None
-    if r is None:
-        r = labels.index("lr") if "lr" in labels else next(iter(shown), None)
-    if cols:
-        c: int | None = find(cols, "--cols")
+    if r is None:  # the default rows: lr, else the first shown axis, never the named columns
+        free = [k for k in shown if k != named_cols]
+        r = labels.index("lr") if "lr" in labels and labels.index("lr") != named_cols else next(iter(free), None)
+    if named_cols is not None:
+        c: int | None = named_cols
     elif "momentum" in labels and labels.index("momentum") != r:
         c = labels.index("momentum")
     else:

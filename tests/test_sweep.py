@@ -407,3 +407,10 @@ def test_property_cell_medians_are_statistics_median(pairs):
             assert got[g] == statistics.median(mine)
         else:
             assert math.isnan(got[g])
+
+
+def test_naming_only_the_columns_picks_other_rows(cli, write_config):
+    result = cli("sweep", write_config(QUADRATIC), "--cols", "lr", "--json")
+    assert result.exit_code == 0, result.output
+    grid = json.loads(result.stdout)["sweeps"][0]["grid"]
+    assert (grid["rows"], grid["cols"]) == ("momentum", "lr")
