@@ -16,7 +16,7 @@ from gdplay.derivatives import FD_TRUST, RTOL, STEPS, Float32Effect, GradientChe
 from gdplay.explanation import AGREE, Explanation
 from gdplay.objectives.base import Layout, Objective
 from gdplay.report import fmt
-from gdplay.results import _finite
+from gdplay.results import json_safe
 
 FLOAT32_EPS = 1.1920929e-07
 VERDICT_STYLE = {"agree": "green", "disagree": "bold red", "inconclusive": "yellow", "not finite": "bold red"}
@@ -123,7 +123,7 @@ def grad_document(
     def per(values: list[Any]) -> dict[str, Any]:
         return dict(zip(check.labels, values, strict=True))
 
-    document: dict[str, Any] = _finite(
+    document: dict[str, Any] = json_safe(
         {
             "name": name,
             "point": layout.unflatten(check.point),
@@ -187,7 +187,7 @@ def hessian_renderable(name: str, objective: Objective, report: HessianReport) -
 
 
 def hessian_document(name: str, layout: Layout, report: HessianReport) -> dict[str, Any]:
-    document: dict[str, Any] = _finite(
+    document: dict[str, Any] = json_safe(
         {
             "name": name,
             "point": layout.unflatten(report.point),
@@ -258,7 +258,7 @@ def explain_renderable(objective: Objective, e: Explanation) -> RenderableType:
 
 def explain_document(objective: Objective, e: Explanation) -> dict[str, Any]:
     p, m, r = e.prediction, e.measured, e.result
-    document: dict[str, Any] = _finite(
+    document: dict[str, Any] = json_safe(
         {
             "name": e.name,
             "predicted_rate": p.rate if p else None,

@@ -8,7 +8,17 @@ import torch
 
 from gdplay.problem import Problem
 from gdplay.results import History, RunResult
-from gdplay.runner import CAUSES, DIVERGED, STATUS_NAMES, BatchSpec, BatchTrace, Progress, run_batch
+from gdplay.runner import (
+    CAUSES,
+    CONVERGED,
+    DIVERGED,
+    INTERRUPTED,
+    STATUS_NAMES,
+    BatchSpec,
+    BatchTrace,
+    Progress,
+    run_batch,
+)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -36,10 +46,10 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
     return result_from_trace(problem, trace, 0)
 
 
-def result_from_trace(problem: Problem, trace: BatchTrace, row: int, lr: float | None = None) -> RunResult:
+def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResult:
     """The RunResult of one row of a batch trace."""
     cfg = problem.config
-    lr = cfg.optimizer.lr if lr is None else lr
+    lr = cfg.optimizer.lr
     status_code = int(trace.status[row])
     stop = int(trace.stop[row])
     status = STATUS_NAMES[status_code]
@@ -55,7 +65,7 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int, lr: float |
         )
     final_value = float(trace.final_f[row])
     grad_norm = float(trace.final_g[row])
-    reason = _reason(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, final_value, grad_norm)
+    reason = _reason(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, grad_norm)
     return RunResult(
         name=problem.name,
         status=status,
@@ -82,17 +92,14 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int, lr: float |
     )
 
 
-def _reason(status: int, cause: int, stop: int, steps: int, tol: float | None, value: float, gnorm: float) -> str:
+def _reason(status: int, cause: int, stop: int, steps: int, tol: float | None, gnorm: float) -> str:
     if status == DIVERGED:
         return f"diverged at step {stop}: {CAUSES.get(cause, 'blow-up')}"
-    if status == STATUS_CODE["converged"]:
+    if status == CONVERGED:
         return f"gradient norm {gnorm:.3g} < tol {tol:g} after {stop} steps"
-    if status == STATUS_CODE["interrupted"]:
+    if status == INTERRUPTED:
         return f"interrupted after {stop} of {steps} steps"
     return f"ran all {steps} steps"
-
-
-STATUS_CODE = {name: code for code, name in STATUS_NAMES.items()}
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 from gdplay.config import ExpectConfig, LoadedRun
 from gdplay.objectives.base import Layout
-from gdplay.results import RunResult
+from gdplay.results import RunResult, json_safe
 
 RELATION_NAMES = {"≈": "within_tolerance", "=": "equals", "≤": "at_most"}  # for JSON readers
 
@@ -60,10 +60,10 @@ class Check:
         return {
             "quantity": self.quantity,
             "relation": RELATION_NAMES[self.relation],
-            "expected": _finite(self.expected),
-            "got": _finite(self.got),
-            "difference": _finite(self.difference),
-            "tolerance": _finite(self.tolerance),
+            "expected": json_safe(self.expected),
+            "got": json_safe(self.got),
+            "difference": json_safe(self.difference),
+            "tolerance": json_safe(self.tolerance),
             "passed": self.passed,
             "note": self.note,
         }
@@ -222,11 +222,3 @@ def short(value: float | None) -> str:
     if math.isnan(value):
         return "nan"
     return f"{value:.3g}"
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

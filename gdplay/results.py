@@ -73,13 +73,13 @@ class RunResult:
 
     def to_dict(self, every: int | None = None) -> dict[str, Any]:
         final: dict[str, Any] = {
-            "params": _finite(self.params),
-            "value": _finite(self.final_value),
-            "grad_norm": _finite(self.final_grad_norm),
+            "params": json_safe(self.params),
+            "value": json_safe(self.final_value),
+            "grad_norm": json_safe(self.final_grad_norm),
         }
         if self.minimizers or self.f_min is not None:
-            final["distance_to_min"] = _finite(self.distance_to_min)
-            final["gap"] = _finite(self.gap)
+            final["distance_to_min"] = json_safe(self.distance_to_min)
+            final["gap"] = json_safe(self.gap)
         out: dict[str, Any] = {
             "name": self.name,
             "status": self.status,
@@ -96,8 +96,8 @@ class RunResult:
                 "objective": self.objective_formula,
                 "optimizer": self.optimizer,
                 "lr": self.lr,
-                "options": _finite(self.options),
-                "config": _finite(self.config),
+                "options": json_safe(self.options),
+                "config": json_safe(self.config),
                 "device": self.device,
                 "dtype": self.dtype,
                 "seed": self.seed,
@@ -114,12 +114,12 @@ class RunResult:
             raise ValueError("this result kept no history")
         row = {
             "step": h.steps[i],
-            "params": _finite(self.layout.unflatten(h.points[i])),
-            "value": _finite(h.values[i]),
-            "grad_norm": _finite(h.grad_norms[i]),
+            "params": json_safe(self.layout.unflatten(h.points[i])),
+            "value": json_safe(h.values[i]),
+            "grad_norm": json_safe(h.grad_norms[i]),
         }
         if i < len(h.lrs):
-            row["lr"] = _finite(h.lrs[i])
+            row["lr"] = json_safe(h.lrs[i])
         return row
 
 
@@ -146,14 +146,14 @@ def sample_steps(n: int, every: int | None = None, head: int = 10, body: int = 2
     return picked
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe: NaN and ±inf become None, recursively."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

@@ -33,11 +33,11 @@ from gdplay.objectives.base import Objective
 from gdplay.optimizers.factory import accepted_options, check_options, lookup
 from gdplay.optimizers.registry import OptimizerInfo
 from gdplay.problem import Problem
+from gdplay.results import json_safe
 from gdplay.schedule import check_schedule
 from gdplay.suggest import did_you_mean
 
 MAX_RUNS = 10_000_000
-CONVERGED_CODE, DIVERGED_CODE = 1, 2  # gdplay.runner's codes (imported lazily: the runner imports torch)
 SPECIAL_KEYS = ["lr", "optimizer", "start"]
 Locator = Callable[..., Location]  # locate(*sub-path) -> where an axis (or one of its values) was written
 
@@ -120,9 +120,6 @@ class SweepResult:
             value = axis.values[int(self.index[row, k])]
             out[axis.label] = self.layout.unflatten(list(value)) if axis.kind == "start" else value
         return out
-
-    def diverged_at(self, row: int) -> int | None:
-        return int(self.stop[row]) if self.status[row] == "diverged" else None
 
 
 # ---- reading the axes ---------------------------------------------------------------------
@@ -685,12 +682,15 @@ def grid_table(result: SweepResult, rows: str | None = None, cols: str | None = 
     zero = torch.zeros(result.size, dtype=torch.int64)
     cell_of = (result.index[:, r] if r is not None else zero) * n_cols + (result.index[:, c] if c is not None else 0)
     codes = result.codes
-    diverged, converged = codes == DIVERGED_CODE, codes == CONVERGED_CODE
+    from gdplay.runner import CONVERGED, DIVERGED
+
+    diverged, converged = codes == DIVERGED, codes == CONVERGED
     nan = torch.tensor(float("nan"), dtype=torch.float64)
     gap = result.final_f - (result.f_min if result.f_min is not None else 0.0)
     gap = torch.where(diverged | ~torch.isfinite(gap), nan, gap)
     stop = result.stop.to(torch.float64)
-    stable = _predicted(result)  # [B] 1, 0 or -1
+    per_setting = _setting_bounds(result)
+    stable = _predicted(result, per_setting)  # [B] 1, 0 or -1
     lo = torch.full((n_cells,), 2, dtype=torch.int64).scatter_reduce(0, cell_of, stable, "amin")
     hi = torch.full((n_cells,), -2, dtype=torch.int64).scatter_reduce(0, cell_of, stable, "amax")
     stats = {
@@ -703,7 +703,7 @@ def grid_table(result: SweepResult, rows: str | None = None, cols: str | None = 
         "stable": torch.where(lo == hi, lo, -1),
     }
     best = _best(stats, result.tol is not None, n_cols) if n_cells > 1 else None
-    bounds = _bounds(result, r, c, cell_of, n_cols)
+    bounds = _bounds(result, per_setting, r, c, cell_of, n_cols)
     aggregated = [a.label for k, a in enumerate(result.axes) if k not in (r, c)]
     return GridTable(row_axis, col_axis, stats, bounds, best, aggregated)
 
@@ -773,28 +773,33 @@ def max_lr(result: SweepResult, setting: int) -> float | None:
     return None if bound is None else bound / method.lr
 
 
-def _predicted(result: SweepResult) -> Any:
+def _setting_bounds(result: SweepResult) -> Any:
+    """Per setting, the predicted largest stable lr (NaN: no prediction), as a float64 tensor."""
+    import torch
+
+    return torch.tensor(
+        [b if (b := max_lr(result, s)) is not None else math.nan for s in range(len(result.optimizers))],
+        dtype=torch.float64,
+    )
+
+
+def _predicted(result: SweepResult, per_setting: Any) -> Any:
     """Per run: 1 if the theory predicts it stable, 0 unstable, -1 no prediction."""
     import torch
 
-    bound = torch.tensor(
-        [b if (b := max_lr(result, s)) is not None else math.nan for s in range(len(result.optimizers))],
-        dtype=torch.float64,
-    )[result.which]
+    bound = per_setting[result.which]
     stable = (result.lrs < bound).to(torch.int64)
     return torch.where(torch.isnan(bound), -1, stable)
 
 
-def _bounds(result: SweepResult, r: int | None, c: int | None, cell_of: Any, n_cols: int) -> list[float | None]:
+def _bounds(
+    result: SweepResult, per_setting: Any, r: int | None, c: int | None, cell_of: Any, n_cols: int
+) -> list[float | None]:
     """Per column, the predicted largest stable lr, when the rows are lr and the column fixes the setting."""
     import torch
 
     if r is None or result.axes[r].kind != "lr" or result.curvature is None:
         return []
-    per_setting = torch.tensor(
-        [b if (b := max_lr(result, s)) is not None else math.nan for s in range(len(result.optimizers))],
-        dtype=torch.float64,
-    )
     bound = torch.nan_to_num(per_setting[result.which], nan=-1.0)  # -1: no prediction
     col = cell_of % n_cols
     lo = torch.full((n_cols,), math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amin")
@@ -810,10 +815,10 @@ def run_rows(result: SweepResult) -> list[dict[str, Any]]:
     stops, lrs, which = result.stop.tolist(), result.lrs.tolist(), result.which.tolist()
     index = result.index.tolist()
     settings_axes = [
-        (axis.label, [_json_safe(result.layout.unflatten(list(v)) if axis.kind == "start" else v) for v in axis.values])
+        (axis.label, [json_safe(result.layout.unflatten(list(v)) if axis.kind == "start" else v) for v in axis.values])
         for axis in result.axes
     ]
-    options = [_json_safe(o) for o in result.options]
+    options = [json_safe(o) for o in result.options]
     out = []
     for b in range(result.size):
         s, value, status = which[b], values[b], result.status[b]
@@ -829,25 +834,11 @@ def run_rows(result: SweepResult) -> list[dict[str, Any]]:
                 "steps": stops[b],
                 "diverged_at": stops[b] if status == "diverged" else None,
                 "final": {
-                    "point": {k: _finite(v) for k, v in zip(labels, points[b], strict=True)},
-                    "value": _finite(value),
-                    "gap": _finite(value - result.f_min) if result.f_min is not None else None,
-                    "grad_norm": _finite(norms[b]),
+                    "point": {k: json_safe(v) for k, v in zip(labels, points[b], strict=True)},
+                    "value": json_safe(value),
+                    "gap": json_safe(value - result.f_min) if result.f_min is not None else None,
+                    "grad_norm": json_safe(norms[b]),
                 },
             }
         )
     return out
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return _finite(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value

@@ -14,7 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gdplay.results import SCHEMA_VERSION
+from gdplay.results import SCHEMA_VERSION, json_safe
 from gdplay.sweep import Cell, GridTable, SweepResult, run_rows
 
 DIVERGED = "✗"
@@ -212,7 +212,7 @@ def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
             "rows": table.rows.label if table.rows.kind != "all" else None,
             "cols": table.cols.label if table.cols else None,
             "best": best,
-            "max_stable_lr": [_finite(b) for b in table.bounds] or None,
+            "max_stable_lr": [json_safe(b) for b in table.bounds] or None,
         },
         "predicted": (
             {"lambda_min": result.curvature.lam_min, "lambda_max": result.curvature.lam_max}
@@ -229,10 +229,6 @@ def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def sweep_csv(results: list[SweepResult]) -> str:

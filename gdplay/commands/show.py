@@ -16,6 +16,7 @@ import typer
 
 from gdplay.commands import command
 from gdplay.errors import UsageError
+from gdplay.results import json_safe
 from gdplay.shell import emit_json, guarded, out
 
 
@@ -51,21 +52,9 @@ def show(
         raise UsageError(f"--dim {dim}: {entry.name}'s dimension is set by its parameters (len(b))")
     facts = details(entry, dim)
     if json_out:
-        emit_json({"schema_version": 1, **_json_safe(facts)})
+        emit_json({"schema_version": 1, **json_safe(facts)})
         return
     out().print(render(facts))
-
-
-def _json_safe(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def render(facts: dict[str, Any]) -> Any:
