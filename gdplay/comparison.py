@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gdplay.report import STATUS_STYLE, fmt
-from gdplay.results import RunResult
+from gdplay.results import RunResult, json_safe
 
 BEST = "★"
 
@@ -41,8 +41,7 @@ class Row:
     best: bool
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in out.items()}
+        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def steps_to_tol(result: RunResult, tol: float | None) -> int | None:

@@ -36,8 +36,6 @@ UNSTABLE = 1e-3
 # about 1e-16 relative, so this leaves a wide margin and still sees a condition number of 1e9).
 ZERO_RTOL = 1e-10
 
-KINDS = ("minimum", "maximum", "saddle", "degenerate")
-
 
 @dataclass(frozen=True)
 class GradientCheck:

@@ -70,19 +70,28 @@ def _quadratic_roots(b: float, c: float) -> tuple[complex, complex]:
     return big, small
 
 
+def mode_rate(kind: str, lr: float, mu: float, lam: float) -> float:
+    """The contraction per step along one eigenvector (eigenvalue λ): the largest |root| of the
+    method's characteristic polynomial (|1 − lr·λ| for gradient descent)."""
+    if kind == GD:
+        return abs(gd_root(lr, lam))
+    roots = heavy_ball_roots(lr, mu, lam) if kind == HEAVY_BALL else nesterov_roots(lr, mu, lam)
+    return max(abs(z) for z in roots)
+
+
 def gd_rate(lr: float, eigenvalues: Sequence[float]) -> float:
     """max over λ of |1 − lr·λ|."""
-    return max(abs(gd_root(lr, lam)) for lam in eigenvalues)
+    return max(mode_rate(GD, lr, 0.0, lam) for lam in eigenvalues)
 
 
 def heavy_ball_rate(lr: float, mu: float, eigenvalues: Sequence[float]) -> float:
     """Spectral radius: max over λ of the larger |root| of z² − (1 − lr·λ + μ)·z + μ."""
-    return max(max(abs(z) for z in heavy_ball_roots(lr, mu, lam)) for lam in eigenvalues)
+    return max(mode_rate(HEAVY_BALL, lr, mu, lam) for lam in eigenvalues)
 
 
 def nesterov_rate(lr: float, mu: float, eigenvalues: Sequence[float]) -> float:
     """Spectral radius: max over λ of the larger |root| of z² − (1 + μ)(1 − lr·λ)·z + μ(1 − lr·λ)."""
-    return max(max(abs(z) for z in nesterov_roots(lr, mu, lam)) for lam in eigenvalues)
+    return max(mode_rate(NESTEROV, lr, mu, lam) for lam in eigenvalues)
 
 
 def gd_best(lmin: float, lmax: float) -> tuple[float, float]:
@@ -172,20 +181,18 @@ def predict(method: Method, eigenvalues: Sequence[float], zero_tolerance: float 
         hb_lr, hb_mu, hb_rate = heavy_ball_best(lmin, lmax)
         best = {GD: {"lr": gd_lr, "rate": gd_best_rate}, HEAVY_BALL: {"lr": hb_lr, "momentum": hb_mu, "rate": hb_rate}}
     if method.kind == GD:
-        rates = [abs(gd_root(lr, v)) for v in eig]
         bound = 2.0 / lmax if lmax > 0 else None
         rule = "stable iff 0 < lr < 2/λmax"
         rate_rule = "rate = max over λ of |1 − lr·λ|"
     elif method.kind == HEAVY_BALL:
-        rates = [max(abs(z) for z in heavy_ball_roots(lr, mu, v)) for v in eig]
         bound = (2.0 + 2.0 * mu) / lmax if lmax > 0 else None
         rule = "stable iff 0 < lr·λ < 2 + 2μ for every λ, i.e. lr < (2 + 2μ)/λmax"
         rate_rule = "rate = max over λ of the largest |z| with z² − (1 − lr·λ + μ)z + μ = 0"
     else:
-        rates = [max(abs(z) for z in nesterov_roots(lr, mu, v)) for v in eig]
         bound = (2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * lmax) if lmax > 0 else None
         rule = "stable iff 0 < lr·λ < (2 + 2μ)/(1 + 2μ) for every λ"
         rate_rule = "rate = max over λ of the largest |z| with z² − (1 + μ)(1 − lr·λ)z + μ(1 − lr·λ) = 0"
+    rates = [mode_rate(method.kind, lr, mu, v) for v in eig]
     curved_rates = [r for r, v in zip(rates, eig, strict=True) if v > 0]
     stable = all(r < 1.0 for r in curved_rates) if curved else None
     return Prediction(method, eig, max(rates), stable, bound, rule, rate_rule, best, lmin <= 0, method.notes)

@@ -147,3 +147,19 @@ def test_named_variables_and_two_files_with_the_same_name(cli, tmp_path):
     a, b = json.loads(result.stdout)["runs"]
     assert a["final"]["params"]["u"] == pytest.approx(1.0) and a["final"]["params"]["w"] == pytest.approx([1.0, 1.0])
     assert b["final"]["params"]["x"] == pytest.approx([-1.0])  # its own f.py, not a's
+
+
+def test_a_python_objective_can_be_swept_with_allow_python(cli, tmp_path):
+    (tmp_path / "bowl.py").write_text("def f(x):\n    return ((x - 1.0) ** 2).sum(dim=-1)\n", encoding="utf-8")
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        'objective: {python: "bowl.py:f", init: [3.0, -1.0]}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 200\n'
+        "dtype: float64\nsweep:\n  lr: [0.1, 0.2]\n",
+        encoding="utf-8",
+    )
+    refused = cli("sweep", config)
+    assert refused.exit_code == 3 and "--allow-python" in refused.stderr
+    result = cli("sweep", config, "--allow-python", "--json")
+    assert result.exit_code == 0, result.output
+    for run in json.loads(result.stdout)["sweeps"][0]["runs"]:  # f = |x − 1|²: minimum at (1, 1)
+        assert list(run["final"]["point"].values()) == pytest.approx([1.0, 1.0], abs=1e-9)

@@ -165,3 +165,16 @@ def test_a_start_on_a_kink_is_a_result_not_a_crash(objective, start):
         assert all(math.isfinite(v) for v in result.final_point)
     if objective == "ackley":  # gdplay takes the kink's derivative as 0: the run stays at the minimum
         assert result.final_point == [0.0, 0.0] and result.final_value == pytest.approx(0.0, abs=1e-15)
+
+
+def test_ctrl_c_during_explain_shows_what_was_done_and_exits_130(tmp_path):
+    code, stdout, stderr = interrupted(
+        tmp_path,
+        "explain",
+        'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
+        "optimizer: {name: manual_sgd, lr: 0.01}\n"
+        "steps: 100000000\n",
+    )
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stdout

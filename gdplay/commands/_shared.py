@@ -30,6 +30,21 @@ RUN = typer.Option(None, "--run", help=RUN_HELP)
 SET = typer.Option(None, "--set", help=SET_HELP)
 
 
+def overrides(
+    sets: list[str] | None,
+    device: str | None = None,
+    dtype: str | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+) -> list[str]:
+    """Command-line flags as `key=value` overrides, applied after the file (flags win)."""
+    merged = list(sets or [])
+    for key, value in (("device", device), ("dtype", dtype), ("steps", steps), ("seed", seed)):
+        if value is not None:
+            merged.append(f"{key}={value}")
+    return merged
+
+
 def load_runs(config: Path, sets: list[str] | None, run_name: str | None) -> list[Any]:
     """The config's validated runs (LoadedRun), or just the one named `run_name`."""
     from gdplay.config import load_config
@@ -47,3 +62,31 @@ def load_runs(config: Path, sets: list[str] | None, run_name: str | None) -> lis
 def document(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """One run's document as is; several as {"runs": [...]}."""
     return docs[0] if len(docs) == 1 else {"runs": docs}
+
+
+class ProgressBar:
+    """A transient rich progress bar on stderr for work of at least `threshold` units; silent when
+    stderr is not a terminal (pipes, CI, --json). Entering gives the engine's callback
+    (done, total) -> None, or None when there is no bar."""
+
+    def __init__(self, enabled: bool, work: int, threshold: int, label: str):
+        from gdplay.shell import err
+
+        self.console = err()
+        self.enabled = enabled and work >= threshold and self.console.is_terminal
+        self.label = label
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=self.console, transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=1.0)
+        return lambda done, total: self.bar.update(task, completed=done / max(total, 1))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

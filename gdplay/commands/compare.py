@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import ALLOW_PYTHON
+from gdplay.commands._shared import ALLOW_PYTHON, overrides
 from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import emit_json, guarded, out
 
@@ -37,12 +37,13 @@ def compare(
     from gdplay.plotting import describe
     from gdplay.runfile import build_file, common_objective, run_all
 
-    if plot is not None:
+    fmt = None
+    if plot is not None:  # check the extra and the file type before any work
         from gdplay.plotting import format_of, require_matplotlib
 
         require_matplotlib()
-        format_of(str(plot))
-    flags = [*(sets or []), *([f"steps={steps}"] if steps is not None else [])]
+        fmt = format_of(str(plot))
+    flags = overrides(sets, steps=steps)
     runs = build_file(config, flags, allow_python)
     objective = common_objective(runs)
     runs = run_all(runs)
@@ -51,11 +52,11 @@ def compare(
         emit_json({"objective": describe(objective), "runs": [row.to_dict() for row in rows]})
     else:
         out().print(comparison_view(rows, heading=f"{config.name}: {describe(objective)}"))
-    if plot is not None and not runs.interrupted:
-        from gdplay.plotting import format_of, render
+    if plot is not None and fmt is not None and not runs.interrupted:
+        from gdplay.plotting import render
         from gdplay.shell import write_atomic_bytes
 
-        picture = render(objective, runs.results, fmt=format_of(str(plot)), zoom=zoom)
+        picture = render(objective, runs.results, fmt=fmt, zoom=zoom)
         write_atomic_bytes(plot, picture.data)
         if not json_out:
             out().print(f"wrote {plot} ({picture.width}×{picture.height} px)")

@@ -7,9 +7,8 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import ALLOW_PYTHON, CONFIG, JSON, RUN, SET_HELP, document, load_runs
-from gdplay.commands.run import overrides
-from gdplay.errors import EXIT_DIVERGED, EXIT_OK
+from gdplay.commands._shared import ALLOW_PYTHON, CONFIG, JSON, RUN, SET_HELP, document, load_runs, overrides
+from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import emit_json, guarded, out
 
 
@@ -31,7 +30,8 @@ def explain(
     Theory (exact for quadratics, local otherwise), λ the Hessian's eigenvalues at the minimum:
     gradient descent is stable iff 0 < lr < 2/λmax, rate max|1 − lr·λ|; heavy-ball momentum
     (v ← μv + g, x ← x − lr·v) is stable iff 0 < lr·λ < 2 + 2μ, rate from z² − (1 − lr·λ + μ)z + μ.
-    Exit codes: 0 ok, 2 usage error, 3 invalid config or no minimum found, 4 the run diverged.
+    Exit codes: 0 ok, 2 usage error, 3 invalid config or no minimum found, 4 the run diverged,
+    130 interrupted.
     """
     from gdplay.analysis_report import explain_document, explain_renderable
     from gdplay.explanation import explain_problem
@@ -41,6 +41,7 @@ def explain(
     problems = [build_problem(run, allow_python=allow_python) for run in load_runs(config, flags, run_name)]
     docs, diverged = [], False
     console = out()
+    interrupted = False
     for problem in problems:
         explanation = explain_problem(problem)
         diverged |= explanation.diverged
@@ -48,6 +49,11 @@ def explain(
             docs.append(explain_document(problem.objective, explanation))
         else:
             console.print(explain_renderable(problem.objective, explanation))
+        if explanation.result.status == "interrupted":  # Ctrl-C: show what was done, run no more
+            interrupted = True
+            break
     if json_out:
         emit_json(document(docs))
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_DIVERGED if diverged else EXIT_OK)

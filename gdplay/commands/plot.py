@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import ALLOW_PYTHON
+from gdplay.commands._shared import ALLOW_PYTHON, overrides
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 from gdplay.shell import guarded, out
 
@@ -53,7 +53,7 @@ def plot(
     target = output if output is not None else Path(config.stem + ".png")
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
-    flags = [*(sets or []), *([f"steps={steps}"] if steps is not None else [])]
+    flags = overrides(sets, steps=steps)
     runs = build_file(config, flags, allow_python)
     if any(loaded.config.sweep is not None for loaded in runs.loaded):
         _plot_sweeps(runs, target, pixels, dpi, fmt)

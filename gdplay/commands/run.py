@@ -7,22 +7,13 @@ from pathlib import Path
 import typer
 
 from gdplay.commands import command
-from gdplay.commands._shared import ALLOW_PYTHON, JSON
+from gdplay.commands._shared import ALLOW_PYTHON, JSON, ProgressBar, overrides
 from gdplay.errors import EXIT_DIVERGED, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK
-from gdplay.shell import emit_json, err, guarded, out
+from gdplay.shell import emit_json, guarded, out
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
 
-
-def overrides(
-    sets: list[str] | None, device: str | None, dtype: str | None, steps: int | None, seed: int | None
-) -> list[str]:
-    """Command-line flags as `key=value` overrides, applied after the file (flags win)."""
-    merged = list(sets or [])
-    for key, value in (("device", device), ("dtype", dtype), ("steps", steps), ("seed", seed)):
-        if value is not None:
-            merged.append(f"{key}={value}")
-    return merged
+LONG_RUN_STEPS = 20_000  # steps from which a run shows a progress bar (on a terminal)
 
 
 @command("run", order=10)
@@ -71,7 +62,7 @@ def run(
     console = out()
     interrupted = False
     for problem in problems:
-        with _progress(enabled=not json_out, total=problem.config.steps, name=problem.name) as tick:
+        with ProgressBar(not json_out, problem.config.steps, LONG_RUN_STEPS, problem.name) as tick:
             result = run_problem(problem, progress=tick)
         results.append(result)
         expect = problem.config.expect
@@ -108,26 +99,3 @@ def run(
     if any(r.status == "diverged" and o is None for r, o in zip(results, outcomes, strict=True)):
         raise typer.Exit(EXIT_DIVERGED)
     raise typer.Exit(EXIT_OK)
-
-
-class _progress:
-    """A rich progress bar on stderr for long runs; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool, total: int, name: str):
-        self.enabled = enabled and err().is_terminal and total >= 20_000
-        self.total, self.name = total, name
-        self.bar = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return None
-        from rich.progress import Progress
-
-        self.bar = Progress(console=err(), transient=True)
-        self.bar.start()
-        task = self.bar.add_task(self.name, total=self.total)
-        return lambda done, total: self.bar.update(task, completed=done)  # type: ignore[union-attr]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()

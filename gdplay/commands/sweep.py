@@ -8,9 +8,9 @@ from typing import Any
 import typer
 
 from gdplay.commands import command
-from gdplay.commands.run import overrides
+from gdplay.commands._shared import ALLOW_PYTHON, ProgressBar, overrides
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
-from gdplay.shell import emit_json, err, guarded, out, write_atomic
+from gdplay.shell import emit_json, guarded, out, write_atomic
 
 PROGRESS_RUN_STEPS = 2_000_000  # run-steps from which a sweep takes long enough for a progress bar
 
@@ -35,6 +35,7 @@ def sweep(
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates per run (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Run a grid of settings as one batch and map where gradient descent converges or diverges.
 
@@ -55,14 +56,14 @@ def sweep(
     planned = []
     for path in configs:  # check every file and axis before running anything
         for loaded in load_config(path, overrides(sets, device, dtype, steps, seed)).runs:
-            problem = build_problem(loaded)
+            problem = build_problem(loaded, allow_python=allow_python)
             planned.append(build_sweep(problem, loaded, flags))
     done: list[tuple[Any, Any]] = []
     console = out()
     interrupted = False
     for grid in planned:
-        with _Progress(
-            enabled=not json_out, work=grid.size * grid.problem.config.steps, name=grid.problem.name
+        with ProgressBar(
+            not json_out, grid.size * grid.problem.config.steps, PROGRESS_RUN_STEPS, f"sweep {grid.problem.name}"
         ) as tick:
             result = run_sweep(grid, progress=tick)
         table = grid_table(result, rows, cols)
@@ -84,26 +85,3 @@ def sweep(
     if json_out:
         emit_json(sweep_document(done))
     raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_OK)
-
-
-class _Progress:
-    """A rich progress bar on stderr for sweeps that take a while; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool, work: int, name: str):
-        self.enabled = enabled and work >= PROGRESS_RUN_STEPS and err().is_terminal
-        self.name = name
-        self.bar: Any = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return None
-        from rich.progress import Progress
-
-        self.bar = Progress(console=err(), transient=True)
-        self.bar.start()
-        task = self.bar.add_task(f"sweep {self.name}", total=1.0)
-        return lambda done, total: self.bar.update(task, completed=done / max(total, 1))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
