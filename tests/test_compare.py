@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from tests.conftest import CONFIGS
 
 LESSON_07 = CONFIGS / "lessons" / "07_large_learning_rate.yaml"
@@ -48,9 +50,11 @@ def test_compare_table_shows_the_star_on_the_best_column(cli):
 def test_known_minimum_gives_gap_and_distance(cli):
     result = cli("compare", CONFIGS / "compare_rosenbrock.yaml", "--steps", "200", "--json")
     assert result.exit_code == 0
+    ran = json.loads(cli("run", CONFIGS / "compare_rosenbrock.yaml", "--steps", "200", "--json").stdout)["runs"]
+    ends = {r["name"]: r["final"]["params"]["x"] for r in ran}
     for row in json.loads(result.stdout)["runs"]:
         assert row["gap"] == row["final_f"]  # f* = 0 for Rosenbrock
-        assert row["distance"] >= 0 and math.isfinite(row["distance"])
+        assert row["distance"] == pytest.approx(math.dist(ends[row["name"]], (1.0, 1.0)), rel=1e-12)
     assert sum(row["best"] for row in json.loads(result.stdout)["runs"]) == 1
 
 

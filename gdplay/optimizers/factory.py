@@ -105,11 +105,16 @@ def _coerce(info: OptimizerInfo, key: str, value: Any, param: inspect.Parameter)
     return value
 
 
+@functools.cache
+def _takes_foreach(info: OptimizerInfo) -> bool:
+    return "foreach" in inspect.signature(optimizer_class(info)).parameters
+
+
 def make_optimizer(info: OptimizerInfo, params: list[Any], lr: Any, options: Mapping[str, Any]) -> Any:
     """Construct the optimizer over `params`. Options were checked by check_options."""
     cls = optimizer_class(info)
     kwargs = dict(options)
-    if info.torch_class is not None and "foreach" in inspect.signature(cls).parameters:
+    if info.torch_class is not None and _takes_foreach(info):
         # The single-tensor path is bitwise-stable across batch sizes; foreach only pays
         # off for many tensors and we have one.
         kwargs["foreach"] = False
