@@ -43,7 +43,7 @@ fuzz: $(STAMP)
 schema: $(STAMP)
 	$(VENV)/bin/gdplay schema --write
 
-# After editing a lesson in gdplay/lessons/ (the source): refresh the copies in configs/lessons/.
+# After editing a lesson in gdplay/teach/lessons/ (the source): refresh the copies in configs/lessons/.
 lessons: $(STAMP)
 	$(VENV)/bin/gdplay lessons --export configs/lessons --force
 

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from gdplay.config import load_config_text  # noqa: E402
-from gdplay.execute import run_problem  # noqa: E402
-from gdplay.problem import build_problem  # noqa: E402
-from gdplay.sweep import build_sweep, run_sweep  # noqa: E402
+from gdplay.config.model import load_config_text  # noqa: E402
+from gdplay.engine.execute import run_problem  # noqa: E402
+from gdplay.engine.problem import build_problem  # noqa: E402
+from gdplay.sweep.grid import build_sweep, run_sweep  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 STEPS = 1000

@@ -10,7 +10,7 @@ that the two end at the same points. Exits 1 with a one-line reason when CUDA is
 The sweep is built from a config exactly as `gdplay sweep` builds it when pydantic (gdplay's
 config validator) is installed; GPU images often lack it, and then the same batch (runs,
 settings, lrs, starts, in the same order) is handed to the engine directly. Both ways run
-gdplay.runner.run_batch, the part that is timed; the line `path:` says which was used.
+gdplay.engine.runner.run_batch, the part that is timed; the line `path:` says which was used.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def rosenbrock(x: torch.Tensor) -> torch.Tensor:
 
 
 def axes(n_lr: int, n_mu: int) -> tuple[list[float], list[float]]:
-    """The grid's values, as `{from, to, num, scale}` ranges give them (gdplay.config.RangeAxis)."""
+    """The grid's values, as `{from, to, num, scale}` ranges give them (gdplay.config.model.RangeAxis)."""
     a, b = math.log(1e-5), math.log(1e-2)
     lrs = [float(f"{math.exp((a * (n_lr - 1 - i) + b * i) / (n_lr - 1)):.15g}") for i in range(n_lr)]
     mus = [float(f"{0.99 * i / (n_mu - 1):.15g}") for i in range(n_mu)]
@@ -42,9 +42,9 @@ def axes(n_lr: int, n_mu: int) -> tuple[list[float], list[float]]:
 
 def via_config(n_lr: int, n_mu: int, steps: int, device: str, dtype: str):  # type: ignore[no-untyped-def]
     """The batch `gdplay sweep` would run for this config (needs pydantic)."""
-    from gdplay.config import load_config_text
-    from gdplay.problem import build_problem
-    from gdplay.sweep import batch_spec, build_sweep
+    from gdplay.config.model import load_config_text
+    from gdplay.engine.problem import build_problem
+    from gdplay.sweep.grid import batch_spec, build_sweep
 
     text = f"""
 objective: {{name: rosenbrock}}
@@ -62,10 +62,10 @@ sweep:
 
 def direct(n_lr: int, n_mu: int, steps: int, device: str, dtype: str):  # type: ignore[no-untyped-def]
     """The same batch built by hand: runs in grid order (lr slowest), one setting per momentum."""
-    from gdplay.objectives.base import Layout, Objective
-    from gdplay.objectives.registry import load_builtins
-    from gdplay.optimizers.factory import check_options, lookup
-    from gdplay.runner import BatchSpec, Setting
+    from gdplay.engine.runner import BatchSpec, Setting
+    from gdplay.optim.factory import check_options, lookup
+    from gdplay.problems.base import Layout, Objective
+    from gdplay.problems.registry import load_builtins
 
     entry = load_builtins()["rosenbrock"]
     params = dict(entry.params)
@@ -132,7 +132,7 @@ def main() -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"cuda_sweep: CUDA is not available here (torch {torch.__version__}); nothing was run", file=sys.stderr)
         return 1
-    from gdplay.runner import run_batch
+    from gdplay.engine.runner import run_batch
 
     n_lr = math.isqrt(args.runs)
     n_mu = args.runs // n_lr

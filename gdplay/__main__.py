@@ -1,5 +1,5 @@
 """`python -m gdplay` runs the command line."""
 
-from gdplay.cli import main
+from gdplay.cli.app import main
 
 main()

@@ -1,6 +1,6 @@
 """The one exception family gdplay raises, and the exit codes the CLI maps it to.
 
-The core raises these; only `gdplay.cli` turns them into a message on stderr
+The core raises these; only `gdplay.cli.app` turns them into a message on stderr
 and an exit code. User input is never checked with `assert` (python -O strips it).
 """
 

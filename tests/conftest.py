@@ -38,7 +38,7 @@ def cli():
     """cli(*args) -> typer Result of running `gdplay ARGS` in-process."""
     from typer.testing import CliRunner
 
-    from gdplay.cli import build_app
+    from gdplay.cli.app import build_app
 
     runner = CliRunner()
     app = build_app()

@@ -162,7 +162,7 @@ def test_quadratic_that_is_not_positive_definite_runs_without_facts(cli, write_c
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_every_builtin_runs_from_its_default_start(cli, write_config, dtype):
     """Each built-in by name alone, in both precisions: a finite result with its facts attached."""
-    from gdplay.objectives.registry import load_builtins
+    from gdplay.problems.registry import load_builtins
 
     names = list(load_builtins())
     runs = "\n".join(f"  - {{name: {n}, objective: {{name: {n}}}}}" for n in names)

@@ -16,7 +16,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from gdplay.objectives.registry import Builtin, ParamError, load_builtins
+from gdplay.problems.registry import Builtin, ParamError, load_builtins
 
 BUILTINS = load_builtins()
 
@@ -520,7 +520,7 @@ def _goldstein_price(x, p):
 
 
 # Written from Jamil & Yang (2013) and Surjanovic & Bingham's pages with the math module,
-# independently of gdplay/objectives/builtins.py (which computes some of them differently).
+# independently of gdplay/problems/builtins.py (which computes some of them differently).
 REFERENCE = {
     "sphere": lambda x, p: sum(v * v for v in x),
     "rosenbrock": lambda x, p: sum(

@@ -9,10 +9,10 @@ import zlib
 import pytest
 import torch
 
-from gdplay.objectives.base import Layout, Objective
-from gdplay.objectives.registry import load_builtins
-from gdplay.optimizers.registry import OPTIMIZERS
-from gdplay.runner import BatchSpec, run_batch
+from gdplay.engine.runner import BatchSpec, run_batch
+from gdplay.optim.registry import OPTIMIZERS
+from gdplay.problems.base import Layout, Objective
+from gdplay.problems.registry import load_builtins
 
 pytestmark = [
     pytest.mark.cuda,

@@ -11,7 +11,7 @@ import pytest
 
 # The notebook's quadratic: x* = -1/3, f* = -4/3 in closed form. EXPECT is filled per test.
 QUADRATIC = """\
-# yaml-language-server: $schema=../gdplay/config.schema.json
+# yaml-language-server: $schema=../gdplay/config/config.schema.json
 # A comment at the top that must survive an update.
 name: quad                    # the run's name
 objective:

@@ -241,7 +241,7 @@ def test_explain_every_run_of_a_runs_list_or_one_by_name(cli, write_config):
 def test_help_lists_the_commands_without_importing_torch():
     code = (
         "import sys\n"
-        "from gdplay.cli import main\n"
+        "from gdplay.cli.app import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'gdplay --help imported torch'\n"
     )

@@ -200,7 +200,7 @@ def test_help_lists_exit_codes(cli):
 
 def test_help_does_not_import_torch():
     code = (
-        "import sys; from gdplay.cli import main\n"
+        "import sys; from gdplay.cli.app import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

@@ -40,9 +40,9 @@ from typing import Any
 import pytest
 import torch
 
-from gdplay.objectives.registry import Builtin, load_builtins
-from gdplay.optimizers.factory import check_options, make_optimizer
-from gdplay.optimizers.registry import OPTIMIZERS, OptimizerInfo
+from gdplay.optim.factory import check_options, make_optimizer
+from gdplay.optim.registry import OPTIMIZERS, OptimizerInfo
+from gdplay.problems.registry import Builtin, load_builtins
 
 ATOL = 1e-3
 STEPS = 400  # steps per pair at most (LBFGS: outer steps, each up to 20 evaluations)

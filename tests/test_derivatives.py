@@ -13,11 +13,11 @@ import zlib
 import pytest
 import torch
 
-from gdplay import derivatives as D
-from gdplay.config import load_config_text
-from gdplay.objectives.base import Layout, Objective
-from gdplay.objectives.registry import load_builtins
-from gdplay.problem import build_objective
+from gdplay.analysis import derivatives as D
+from gdplay.config.model import load_config_text
+from gdplay.engine.problem import build_objective
+from gdplay.problems.base import Layout, Objective
+from gdplay.problems.registry import load_builtins
 
 
 def formula(expr: str, **init: float | list[float]) -> Objective:

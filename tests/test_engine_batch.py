@@ -12,9 +12,9 @@ import math
 import pytest
 import torch
 
-from gdplay.objectives.base import Layout, Objective
-from gdplay.optimizers.registry import OPTIMIZERS
-from gdplay.runner import CONVERGED, DIVERGED, MAX_STEPS, BatchSpec, Setting, run_batch
+from gdplay.engine.runner import CONVERGED, DIVERGED, MAX_STEPS, BatchSpec, Setting, run_batch
+from gdplay.optim.registry import OPTIMIZERS
+from gdplay.problems.base import Layout, Objective
 
 F64 = torch.float64
 
@@ -43,8 +43,8 @@ def objective(fn, dim=2, start=(-1.2, 1.0)):
 
 def formula(text, names):
     """A gdplay formula objective (the parser's batched evaluation)."""
-    from gdplay.formula import parse
-    from gdplay.objectives.formula_objective import formula_objective
+    from gdplay.problems.formula import parse
+    from gdplay.problems.formula_objective import formula_objective
 
     layout = Layout(tuple(names), (None,) * len(names))
     return formula_objective("f", parse(text), layout, [0.0] * len(names))

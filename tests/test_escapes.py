@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from gdplay.config import load_config_text
+from gdplay.config.model import load_config_text
+from gdplay.engine.problem import build_problem
 from gdplay.errors import ConfigError
-from gdplay.problem import build_problem
 from tests.conftest import ROOT
 
 ESCAPES = [
@@ -87,8 +87,8 @@ def hook(event, args):
         events.append(event)
     elif event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
         events.append(f"open {args[0]} {args[1]}")
-from gdplay.config import load_config_text
-from gdplay.problem import build_problem
+from gdplay.config.model import load_config_text
+from gdplay.engine.problem import build_problem
 from gdplay.errors import GdplayError
 configs = json.loads(sys.stdin.read())
 # Warm up before the hook: imports (and the dataclasses they define, built with exec) are

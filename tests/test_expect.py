@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from gdplay.config import DEFAULT_ATOL, DEFAULT_RTOL, ExpectConfig, load_config_text
+from gdplay.config.model import DEFAULT_ATOL, DEFAULT_RTOL, ExpectConfig, load_config_text
 from gdplay.errors import ConfigError
-from gdplay.expect import evaluate, nearest, tolerance, within
-from gdplay.objectives.base import Layout
-from gdplay.results import RunResult
+from gdplay.problems.base import Layout
+from gdplay.results.expect import evaluate, nearest, tolerance, within
+from gdplay.results.model import RunResult
 
 HEAD = """\
 objective: {expr: "x**2 + y**2", init: {x: 1.0, y: 2.0}}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gdplay.errors import FormulaError
-from gdplay.formula import compile_formula, parse
+from gdplay.problems.formula import compile_formula, parse
 
 
 def evaluate(text, **values):

@@ -7,9 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from gdplay.optimizers.registry import supported_names
-from gdplay.schema import SCHEMA_LINE, SCHEMA_PATH
-from gdplay.yamlio import load_file
+from gdplay.config.schema import SCHEMA_LINE, SCHEMA_PATH
+from gdplay.config.yamlio import load_file
+from gdplay.optim.registry import supported_names
 
 
 def validate(path) -> None:

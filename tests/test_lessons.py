@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gdplay.course import LESSONS_DIR, exported_text, lessons
+from gdplay.teach.course import LESSONS_DIR, exported_text, lessons
 from tests.conftest import CONFIGS
 
 COPIES = CONFIGS / "lessons"
@@ -55,7 +55,7 @@ def test_the_copies_in_configs_are_the_shipped_lessons():
     for lesson in lessons():
         copy = (COPIES / lesson.path.name).read_text(encoding="utf-8")
         assert copy == exported_text(lesson, COPIES), (
-            f"{lesson.path.name} drifted: edit gdplay/lessons/, run make lessons"
+            f"{lesson.path.name} drifted: edit gdplay/teach/lessons/, run make lessons"
         )
         assert copy.splitlines()[1:] == lesson.text.splitlines()[1:]  # only the $schema line differs
 
@@ -81,13 +81,13 @@ def test_gdplay_lessons_prints_one_and_exports_all(cli, tmp_path):
     # An exported lesson points at the shipped schema from where it lies, and runs from there.
     first = (target / "05_sgd_loop.yaml").read_text(encoding="utf-8").splitlines()[0]
     schema = (target / first.split("$schema=", 1)[1]).resolve()
-    assert schema == (LESSONS_DIR.parent / "config.schema.json").resolve()
+    assert schema == (LESSONS_DIR.parent.parent / "config" / "config.schema.json").resolve()
     assert cli("run", target / "05_sgd_loop.yaml", "--json").exit_code == 0
 
 
 def expectations(path: Path, runs: int) -> list[dict]:
     """Each run's `expect:` block as written in the lesson (top level, merged with a run's own)."""
-    from gdplay.config import load_config
+    from gdplay.config.model import load_config
 
     loaded = load_config(path).runs
     assert len(loaded) == runs

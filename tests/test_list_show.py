@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from gdplay.objectives.docs import END, START, between_markers, builtins_markdown_table
-from gdplay.objectives.registry import load_builtins
-from gdplay.optimizers.registry import OPTIMIZERS
+from gdplay.optim.registry import OPTIMIZERS
+from gdplay.problems.docs import END, START, between_markers, builtins_markdown_table
+from gdplay.problems.registry import load_builtins
 from tests.conftest import ROOT
 
 BUILTINS = load_builtins()
@@ -51,7 +51,7 @@ def test_list_json_is_the_registries(cli):
 def test_list_and_help_do_not_import_torch(args):
     code = (
         "import sys\n"
-        "from gdplay.cli import main\n"
+        "from gdplay.cli.app import main\n"
         "try:\n"
         f"    main({args!r})\n"
         "except SystemExit as exc:\n"
@@ -162,14 +162,14 @@ def test_show_is_case_insensitive(cli):
 def test_readme_table_matches_the_registry():
     """README.md between the builtins markers (or docs/README-builtins.md until the README has
     them) must equal builtins_markdown_table(). Regenerate with
-    `python -m gdplay.objectives.docs README.md docs/README-builtins.md`."""
+    `python -m gdplay.problems.docs README.md docs/README-builtins.md`."""
     readme = ROOT / "README.md"
     source = readme if readme.exists() and START in readme.read_text(encoding="utf-8") else None
     source = source or ROOT / "docs" / "README-builtins.md"
     text = source.read_text(encoding="utf-8")
     assert START in text and END in text, f"{source.name} has no {START} … {END} block"
     assert between_markers(text) == builtins_markdown_table(), (
-        f"{source} is out of date: run python -m gdplay.objectives.docs {source.relative_to(ROOT)}"
+        f"{source} is out of date: run python -m gdplay.problems.docs {source.relative_to(ROOT)}"
     )
 
 

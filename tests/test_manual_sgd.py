@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gdplay.config import load_config_text
-from gdplay.execute import run_problem
-from gdplay.optimizers.manual import ManualSGD
-from gdplay.problem import build_problem
+from gdplay.config.model import load_config_text
+from gdplay.engine.execute import run_problem
+from gdplay.engine.problem import build_problem
+from gdplay.optim.manual import ManualSGD
 
 
 def g(x):

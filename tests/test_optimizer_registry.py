@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from gdplay.errors import ConfigError
-from gdplay.optimizers.factory import accepted_options, check_options, lookup
-from gdplay.optimizers.registry import OPTIMIZERS
+from gdplay.optim.factory import accepted_options, check_options, lookup
+from gdplay.optim.registry import OPTIMIZERS
 
 
 def torch_optimizers():

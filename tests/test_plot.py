@@ -28,7 +28,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def rosenbrock_runs():
-    from gdplay.runfile import build_file, common_objective, run_all
+    from gdplay.pipeline import build_file, common_objective, run_all
 
     runs = run_all(build_file(ROSENBROCK))
     return common_objective(runs), runs.results
@@ -50,7 +50,7 @@ def test_plot_writes_a_png_of_the_promised_size(cli, tmp_path):
 
 @pytest.mark.parametrize(("dpi", "size"), [(100, None), (150, None), (72, "1000x333"), (300, "777x555")])
 def test_pixel_size_is_exact_for_any_dpi(rosenbrock_runs, dpi, size):
-    from gdplay.plotting import parse_size, render
+    from gdplay.render.plot import parse_size, render
 
     objective, results = rosenbrock_runs
     pixels = parse_size(size) if size else None
@@ -60,7 +60,7 @@ def test_pixel_size_is_exact_for_any_dpi(rosenbrock_runs, dpi, size):
 
 
 def test_rosenbrock_with_two_optimizers_has_two_legend_entries(rosenbrock_runs):
-    from gdplay.plotting import render
+    from gdplay.render.plot import render
 
     objective, results = rosenbrock_runs
     picture = render(objective, results)
@@ -71,8 +71,8 @@ def test_rosenbrock_with_two_optimizers_has_two_legend_entries(rosenbrock_runs):
 
 
 def test_builtin_is_drawn_over_its_domain_and_zoom_over_the_paths(rosenbrock_runs):
-    from gdplay.objectives.registry import load_builtins
-    from gdplay.plotting import view_box
+    from gdplay.problems.registry import load_builtins
+    from gdplay.render.plot import view_box
 
     objective, results = rosenbrock_runs
     lo, hi = load_builtins()["rosenbrock"].domain
@@ -85,8 +85,8 @@ def test_builtin_is_drawn_over_its_domain_and_zoom_over_the_paths(rosenbrock_run
 
 
 def test_nothing_is_clipped_a_path_outside_the_domain_widens_the_box(write_config):
-    from gdplay.plotting import view_box
-    from gdplay.runfile import build_file, common_objective, run_all
+    from gdplay.pipeline import build_file, common_objective, run_all
+    from gdplay.render.plot import view_box
 
     # Sphere's domain is [-5.12, 5.12]; a start at 40 lies far outside it.
     path = write_config("objective: {name: sphere, init: [40.0, -30.0]}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 20\n")
@@ -97,7 +97,7 @@ def test_nothing_is_clipped_a_path_outside_the_domain_widens_the_box(write_confi
 
 
 def test_contour_grid_is_one_batched_call(rosenbrock_runs):
-    from gdplay.plotting import GRID, render
+    from gdplay.render.plot import GRID, render
 
     objective, results = rosenbrock_runs
     calls = []
@@ -113,7 +113,7 @@ def test_contour_grid_is_one_batched_call(rosenbrock_runs):
 def test_levels_are_log_spaced_where_the_range_is_wide():
     import numpy as np
 
-    from gdplay.plotting import contour_levels
+    from gdplay.render.plot import contour_levels
 
     wide = np.array([0.0, 1e-3, 1.0, 1e3, 1e6])
     gaps = np.diff(np.log(contour_levels(wide, f_min=0.0)))
@@ -125,8 +125,8 @@ def test_levels_are_log_spaced_where_the_range_is_wide():
 
 
 def test_one_dimension_is_a_curve_and_diverged_runs_say_so(tmp_path):
-    from gdplay.plotting import render
-    from gdplay.runfile import build_file, common_objective, run_all
+    from gdplay.pipeline import build_file, common_objective, run_all
+    from gdplay.render.plot import render
 
     runs = run_all(build_file(ROOT / "configs" / "lessons" / "07_large_learning_rate.yaml"))
     picture = render(common_objective(runs), runs.results)
@@ -140,8 +140,8 @@ def test_one_dimension_is_a_curve_and_diverged_runs_say_so(tmp_path):
 
 
 def test_more_dimensions_draw_the_loss_alone(write_config):
-    from gdplay.plotting import render
-    from gdplay.runfile import build_file, common_objective, run_all
+    from gdplay.pipeline import build_file, common_objective, run_all
+    from gdplay.render.plot import render
 
     path = write_config("objective: {name: sphere, dim: 3}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 30\n")
     runs = run_all(build_file(path))
@@ -211,10 +211,10 @@ def test_without_matplotlib_a_clear_message(cli, tmp_path, monkeypatch):
 def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path):
     import json
 
-    from gdplay.config import load_config
-    from gdplay.plotting import render_sweep
-    from gdplay.problem import build_problem
-    from gdplay.sweep import build_sweep, grid_table, run_sweep
+    from gdplay.config.model import load_config
+    from gdplay.engine.problem import build_problem
+    from gdplay.render.plot import render_sweep
+    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
 
     target = tmp_path / "grid.png"
     result = cli("plot", CONFIGS / "sweep_quadratic.yaml", "-o", target, "--size", "800x600")

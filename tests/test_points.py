@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gdplay.analysis.points import parse_point
 from gdplay.errors import UsageError
-from gdplay.objectives.base import Layout
-from gdplay.points import parse_point
+from gdplay.problems.base import Layout
 
 LAYOUT = Layout(("x", "w", "b"), (None, 3, None))  # x, w[0], w[1], w[2], b
 START = [0.5, 1.0, 2.0, 3.0, 4.0]

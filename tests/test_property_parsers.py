@@ -14,9 +14,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gdplay.config import load_config_text
+from gdplay.config.model import load_config_text
 from gdplay.errors import GdplayError
-from gdplay.formula import compile_formula, parse
+from gdplay.problems.formula import compile_formula, parse
 
 # ---- formulas -----------------------------------------------------------------------------
 

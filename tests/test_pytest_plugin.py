@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 pytest_plugins = ["pytester"]
 
 # Load this checkout's plugin; block the entry point's name so an installed one cannot clash.
-PLUGIN = ("-p", "no:gdplay", "-p", "gdplay.pytest_plugin")
+PLUGIN = ("-p", "no:gdplay", "-p", "gdplay.ci.pytest_plugin")
 
 # The notebook's quadratic in float64: after 100 steps x is −1/3 to about 5e-10 (0.8¹⁰⁰·7/3).
 CONFIG = """\
@@ -43,7 +43,7 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> None:
     imported on the first optimizer step) cannot be imported a second time in one process,
     so everything a run imports must already be loaded by then.
     """
-    from gdplay.suite import check_file
+    from gdplay.ci.suite import check_file
 
     path = tmp_path_factory.mktemp("warm") / "good.yaml"
     path.write_text(GOOD)
@@ -68,8 +68,8 @@ def collected(result: pytest.RunResult) -> list[str]:
 
 def test_importing_the_plugin_imports_neither_torch_nor_gdplays_heavy_modules():
     code = (
-        "import sys, gdplay.pytest_plugin\n"
-        "heavy = ['torch', 'pydantic', 'yaml', 'rich', 'typer', 'gdplay.config', 'gdplay.suite']\n"
+        "import sys, gdplay.ci.pytest_plugin\n"
+        "heavy = ['torch', 'pydantic', 'yaml', 'rich', 'typer', 'gdplay.config.model', 'gdplay.ci.suite']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -78,7 +78,7 @@ def test_importing_the_plugin_imports_neither_torch_nor_gdplays_heavy_modules():
 
 def test_the_entry_point_is_declared_in_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["pytest11"] == {"gdplay": "gdplay.pytest_plugin"}
+    assert project["entry-points"]["pytest11"] == {"gdplay": "gdplay.ci.pytest_plugin"}
 
 
 def test_without_config_paths_nothing_extra_is_collected(project):
@@ -149,7 +149,7 @@ def test_the_entry_point_alone_or_beside_an_explicit_p_loads_the_plugin_once(pro
     dist = tmp_path / "ep" / "gdplay_probe-0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gdplay-probe\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text("[pytest11]\ngdplay = gdplay.pytest_plugin\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\ngdplay = gdplay.ci.pytest_plugin\n")
     _subprocess_env(project, monkeypatch, dist.parent)
     # Collecting is enough to show the plugin is active (running is tested in-process above).
     expected = ["cfgs/good.yaml::quad", "cfgs/moved.yaml::quad", "test_ordinary.py::test_ordinary"]
@@ -164,7 +164,7 @@ def test_our_own_pytest_config_collects_the_regression_suite():
     """`make test` runs configs/regression through the plugin (see pyproject's gdplay_configs)."""
     ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert ini["gdplay_configs"] == ["configs/regression", "configs/lessons"]
-    assert "-p no:gdplay -p gdplay.pytest_plugin" in ini["addopts"]
+    assert "-p no:gdplay -p gdplay.ci.pytest_plugin" in ini["addopts"]
     assert sorted(p.name for p in (ROOT / "configs" / "regression").glob("*.yaml")) == sorted(
         textwrap.dedent(
             """\

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gdplay.objectives.base import Layout
-from gdplay.report import convergence_table, fmt, summary
-from gdplay.results import History, RunResult, sample_steps
+from gdplay.problems.base import Layout
+from gdplay.render.report import convergence_table, fmt, summary
+from gdplay.results.model import History, RunResult, sample_steps
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from gdplay import __version__
-from gdplay.config import load_config_text
-from gdplay.execute import run_problem
-from gdplay.problem import build_problem
+from gdplay.config.model import load_config_text
+from gdplay.engine.execute import run_problem
+from gdplay.engine.problem import build_problem
 from tests.conftest import ROOT
 
 # Adam on 3-D Rosenbrock in float64: square roots, divisions and a reduction over
@@ -72,7 +72,7 @@ def test_two_processes_give_bitwise_identical_json(tmp_path):
     code = (
         "import sys, torch\n"
         "torch.use_deterministic_algorithms(True)\n"
-        "from gdplay.cli import main\n"
+        "from gdplay.cli.app import main\n"
         "main(['run', sys.argv[1], '--json'])\n"
     )
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gdplay.config import load_config_text
-from gdplay.execute import run_problem
-from gdplay.problem import build_problem
+from gdplay.config.model import load_config_text
+from gdplay.engine.execute import run_problem
+from gdplay.engine.problem import build_problem
 from tests.conftest import ROOT
 
 

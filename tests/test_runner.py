@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from gdplay.config import load_config_text
-from gdplay.execute import run_problem
-from gdplay.problem import build_problem
+from gdplay.config.model import load_config_text
+from gdplay.engine.execute import run_problem
+from gdplay.engine.problem import build_problem
 
 
 def run_text(text):

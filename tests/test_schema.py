@@ -8,13 +8,15 @@ import json
 import jsonschema
 import pytest
 
-from gdplay.config import load_config_text
+from gdplay.config.model import load_config_text
+from gdplay.config.schema import SCHEMA_LINE, SCHEMA_PATH, config_schema, schema_text
+from gdplay.config.yamlio import load_file, load_text
 from gdplay.errors import ConfigError
-from gdplay.schema import SCHEMA_LINE, SCHEMA_PATH, config_schema, schema_text
-from gdplay.yamlio import load_file, load_text
 from tests.conftest import ROOT
 
-SHIPPED_CONFIGS = sorted(ROOT.glob("configs/**/*.yaml")) + sorted((ROOT / "gdplay" / "lessons").glob("*.yaml"))
+SHIPPED_CONFIGS = sorted(ROOT.glob("configs/**/*.yaml")) + sorted(
+    (ROOT / "gdplay" / "teach" / "lessons").glob("*.yaml")
+)
 
 
 @pytest.fixture(scope="module")

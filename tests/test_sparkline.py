@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gdplay.sparkline import BLOCKS, NOT_FINITE, sample, sparkline
+from gdplay.render.sparkline import BLOCKS, NOT_FINITE, sample, sparkline
 from tests.conftest import CONFIGS
 
 

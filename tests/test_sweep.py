@@ -11,10 +11,10 @@ import os
 import pytest
 import torch
 
-from gdplay.config import load_config_text
+from gdplay.config.model import load_config_text
+from gdplay.engine.problem import build_problem
 from gdplay.errors import ConfigError
-from gdplay.problem import build_problem
-from gdplay.sweep import batch_spec, build_sweep, grid_table, run_sweep, sweep_flag
+from gdplay.sweep.grid import batch_spec, build_sweep, grid_table, run_sweep, sweep_flag
 from tests.test_engine_batch import alone, quad2, rosenbrock, sphere
 
 OBJECTIVES = {
@@ -355,7 +355,7 @@ def test_the_cuda_benchmark_builds_the_same_batch_as_gdplay_sweep():
     options_a = [dict(a.settings[int(w)].options) for w in a.which]
     options_b = [dict(b.settings[int(w)].options) for w in b.which]
     assert options_a == options_b
-    from gdplay.runner import run_batch
+    from gdplay.engine.runner import run_batch
 
     assert torch.equal(run_batch(a).final_x, run_batch(b).final_x)
 
@@ -399,7 +399,7 @@ def test_property_no_sweep_flag_crashes_the_parser(text):
 def test_property_cell_medians_are_statistics_median(pairs):
     import statistics
 
-    from gdplay.sweep import _group_median
+    from gdplay.sweep.grid import _group_median
 
     groups = torch.tensor([g for g, _ in pairs], dtype=torch.int64)
     values = torch.tensor([v for _, v in pairs], dtype=torch.float64)

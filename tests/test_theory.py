@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from gdplay import theory as T
+from gdplay.analysis import theory as T
 
 
 def sgd_map(lr: float, lam: float, momentum: float, nesterov: bool = False, dampening: float = 0.0) -> torch.Tensor:

@@ -1,0 +1,1 @@
+"""Analysis: derivatives, curvature, convergence theory, the minimum a run heads for, explain."""

@@ -1,0 +1,298 @@
+"""Derivatives of an objective at a point: autograd, central differences, the Hessian and what it says.
+
+Everything here is computed in float64 on the CPU, whatever dtype the config runs in:
+the point of these numbers is to be right, and float32 keeps only about 7 digits.
+
+    gradient by autograd     ∇f(x) = torch.autograd.grad(f(x), x)
+    central difference       ∂f/∂xᵢ ≈ [f(x + h·eᵢ) − f(x − h·eᵢ)] / 2h
+                             error ≈ h²·|f'''|/6 (truncation) + ε·|f|/h (rounding), ε = 2.2e-16
+    Hessian by autograd      Hᵢⱼ = ∂/∂xⱼ (∂f/∂xᵢ): the gradient, built with create_graph=True,
+                             differentiated once more. An entry that does not depend on xⱼ is 0.
+    what the point is        from the eigenvalues λ of (H + Hᵀ)/2: all > 0 minimum, all < 0
+                             maximum, both signs saddle, otherwise degenerate (some λ ≈ 0)
+    condition number         κ = max|λ| / min|λ|
+
+Nothing here prints; the commands `gdplay grad` and `gdplay hessian` show the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gdplay.problems.base import Objective
+
+# Step sizes tried by the central difference, largest first.
+STEPS: tuple[float, ...] = tuple(10.0**-k for k in range(2, 11))
+# A coordinate agrees when |autograd − difference| ≤ max(RTOL·max(1, |∂f|), FD_TRUST·(the difference's own
+# error estimate)). RTOL is far above float64 rounding and far below any real mistake in a derivative.
+RTOL = 1e-6
+FD_TRUST = 4.0
+# The difference's own error estimate above this (relative) makes a comparison inconclusive.
+UNSTABLE = 1e-3
+# An eigenvalue with |λ| ≤ ZERO_RTOL·max|λ| counts as zero (autograd Hessians are exact to rounding,
+# about 1e-16 relative, so this leaves a wide margin and still sees a condition number of 1e9).
+ZERO_RTOL = 1e-10
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """The gradient at a point by autograd and by central differences, coordinate by coordinate."""
+
+    labels: list[str]
+    point: list[float]
+    value: float
+    autograd: list[float]
+    finite_difference: list[float]
+    step: list[float | None]  # the step h kept for each coordinate (None: no step gave a finite value)
+    fd_error: list[float]  # the difference's own error estimate, |D(h) − D(h/10)| + ε·|f|/h, at the step kept
+    abs_error: list[float]
+    rel_error: list[float]
+    tolerance: list[float]
+    verdicts: list[str]  # agree | disagree | inconclusive | not finite, per coordinate
+    gradcheck: bool
+    gradcheck_message: str
+
+    @property
+    def verdict(self) -> str:
+        """The worst coordinate's verdict."""
+        for worst in ("not finite", "disagree", "inconclusive"):
+            if worst in self.verdicts:
+                return worst
+        return "agree"
+
+
+@dataclass(frozen=True)
+class Float32Effect:
+    """What the same comparison in float32 would show: rounding, not a wrong derivative."""
+
+    autograd_error: float  # max |∇f in float32 − ∇f in float64|
+    difference_error: float  # max |central difference in float32 (h = step) − ∇f in float64|
+    step: float
+
+
+@dataclass(frozen=True)
+class HessianReport:
+    """The matrix of second derivatives at a point and what its eigenvalues say."""
+
+    labels: list[str]
+    point: list[float]
+    value: float
+    gradient: list[float]
+    matrix: list[list[float]]
+    eigenvalues: list[float]  # ascending, of the symmetrised matrix; empty when the matrix is not finite
+    kind: str  # minimum | maximum | saddle | degenerate | undefined (not finite)
+    condition_number: float  # max|λ| / min|λ|; inf when some λ counts as zero; nan when undefined
+    zero_tolerance: float  # |λ| at or below this counts as zero
+    asymmetry: float  # max |Hᵢⱼ − Hⱼᵢ| (0 up to rounding for a twice continuously differentiable f)
+
+
+def _tensor(point: Sequence[float]) -> Any:
+    import torch
+
+    return torch.tensor([float(v) for v in point], dtype=torch.float64)
+
+
+def value_at(objective: Objective, point: Sequence[float]) -> float:
+    """f(x) in float64."""
+    import torch
+
+    with torch.no_grad():
+        return float(objective(_tensor(point)))
+
+
+def autograd_gradient(objective: Objective, point: Sequence[float], dtype: str = "float64") -> list[float]:
+    """∇f(x) by torch.autograd.grad on the objective's batched function (a batch of one point)."""
+    import torch
+
+    x = _tensor(point).to(getattr(torch, dtype)).unsqueeze(0).requires_grad_(True)  # [1, D]
+    total = objective(x).sum()
+    if not total.requires_grad:  # f does not depend on x at all
+        return [0.0] * len(point)
+    (grad,) = torch.autograd.grad(total, x, allow_unused=True, materialize_grads=True)
+    return [float(v) for v in grad.reshape(-1)]
+
+
+def central_differences(objective: Objective, point: Sequence[float], dtype: str = "float64") -> tuple[Any, Any]:
+    """(D, R): D[s, i] = [f(x + hₛ·eᵢ) − f(x − hₛ·eᵢ)] / (2hₛ) for every step hₛ in STEPS, in one
+    batched call, and R[s, i] = ε·(|f(x + hₛ·eᵢ)| + |f(x − hₛ·eᵢ)|) / (2hₛ), the rounding error it carries.
+
+    The divisor is the distance the two points really are apart once rounded, (x + h) − (x − h),
+    not 2h: that removes the error of representing x ± h.
+    """
+    import torch
+
+    dt = getattr(torch, dtype)
+    x = _tensor(point).to(dt)
+    d = x.numel()
+    steps = torch.tensor(STEPS, dtype=dt)  # [S]
+    eye = torch.eye(d, dtype=dt)
+    shift = steps[:, None, None] * eye[None]  # [S, D, D]: row i moves coordinate i by h
+    plus, minus = x + shift, x - shift
+    with torch.no_grad():
+        values = objective(torch.cat([plus, minus]).reshape(-1, d)).reshape(2, len(STEPS), d)
+    apart = (plus - minus).diagonal(dim1=1, dim2=2)  # [S, D]
+    rounding = torch.finfo(dt).eps * (values[0].abs() + values[1].abs()) / apart
+    return (values[0] - values[1]) / apart, rounding
+
+
+def check_gradient(objective: Objective, point: Sequence[float]) -> GradientCheck:
+    """Autograd against central differences in float64; the step is chosen per coordinate.
+
+    The error of D(h) is estimated as |D(h) − D(h/10)| + ε·|f|/h: where truncation dominates, the
+    jump to the next smaller step is about the error of D(h); where rounding dominates, ε·|f|/h is.
+    (The second term also keeps two tiny steps that round to the same value by luck from looking
+    exact.) Each coordinate keeps the step with the smallest estimate.
+    """
+    import torch
+
+    labels = objective.layout.labels()
+    auto = autograd_gradient(objective, point)
+    table, rounding = central_differences(objective, point)  # [S, D] each
+    jumps = (table[:-1] - table[1:]).abs() + rounding[:-1]  # [S-1, D]
+    jumps = torch.where(torch.isfinite(jumps), jumps, torch.full_like(jumps, math.inf))
+    fd: list[float] = []
+    step: list[float | None] = []
+    fd_err: list[float] = []
+    for i in range(len(labels)):
+        best = int(torch.argmin(jumps[:, i]))  # the first (largest step) among equals
+        if math.isfinite(float(jumps[best, i])):
+            fd.append(float(table[best, i]))
+            step.append(STEPS[best])
+            fd_err.append(float(jumps[best, i]))
+        else:
+            fd.append(math.nan)
+            step.append(None)
+            fd_err.append(math.inf)
+    abs_err, rel_err, tol, verdicts = [], [], [], []
+    for a, f, e in zip(auto, fd, fd_err, strict=True):
+        diff = abs(a - f)
+        scale = max(abs(a), abs(f))
+        abs_err.append(diff)
+        rel_err.append(diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf))
+        t = max(RTOL * max(1.0, abs(a)), FD_TRUST * e)
+        tol.append(t)
+        if not (math.isfinite(a) and math.isfinite(f)):
+            verdicts.append("not finite")
+        elif diff <= t and e > UNSTABLE * max(1.0, abs(a)):
+            verdicts.append("inconclusive")
+        elif diff <= t:
+            verdicts.append("agree")
+        else:
+            verdicts.append("disagree")
+    passed, message = run_gradcheck(objective, point)
+    return GradientCheck(
+        labels=labels,
+        point=[float(v) for v in point],
+        value=value_at(objective, point),
+        autograd=auto,
+        finite_difference=fd,
+        step=step,
+        fd_error=fd_err,
+        abs_error=abs_err,
+        rel_error=rel_err,
+        tolerance=tol,
+        verdicts=verdicts,
+        gradcheck=passed,
+        gradcheck_message=message,
+    )
+
+
+def run_gradcheck(objective: Objective, point: Sequence[float]) -> tuple[bool, str]:
+    """torch.autograd.gradcheck in float64 (its own differences: eps = 1e-6, atol = 1e-5, rtol = 1e-3)."""
+    import torch
+    from torch.autograd.gradcheck import GradcheckError
+
+    x = _tensor(point).requires_grad_(True)
+    try:
+        torch.autograd.gradcheck(lambda t: objective(t), (x,), eps=1e-6, atol=1e-5, rtol=1e-3)
+    except GradcheckError as exc:
+        return False, str(exc).strip().splitlines()[0]
+    except RuntimeError as exc:  # e.g. f does not depend on x: nothing for gradcheck to compare
+        return False, str(exc).strip().splitlines()[0]
+    return True, "passed"
+
+
+def float32_effect(objective: Objective, point: Sequence[float], reference: Sequence[float]) -> Float32Effect:
+    """How far float32 autograd and a float32 central difference (h = 1e-3) land from the float64 gradient."""
+    auto32 = autograd_gradient(objective, point, dtype="float32")
+    k = STEPS.index(1e-3)
+    diff32 = central_differences(objective, point, dtype="float32")[0][k]
+    return Float32Effect(
+        autograd_error=max(abs(a - r) for a, r in zip(auto32, reference, strict=True)),
+        difference_error=max(abs(float(d) - r) for d, r in zip(diff32, reference, strict=True)),
+        step=STEPS[k],
+    )
+
+
+def hessian_matrix(objective: Objective, point: Sequence[float]) -> tuple[list[float], list[list[float]]]:
+    """(∇f, H) by autograd: the gradient built with create_graph=True, then each of its entries
+    differentiated again. materialize_grads turns 'does not depend on' (the notebook's None) into 0."""
+    import torch
+
+    x = _tensor(point).unsqueeze(0).requires_grad_(True)  # [1, D]
+    d = x.shape[1]
+    total = objective(x).sum()
+    if not total.requires_grad:  # a constant: every derivative is 0
+        return [0.0] * d, [[0.0] * d for _ in range(d)]
+    (grad,) = torch.autograd.grad(total, x, create_graph=True, allow_unused=True, materialize_grads=True)
+    grad = grad.reshape(-1)
+    rows: list[list[float]] = []
+    for i in range(d):
+        if not grad.requires_grad:  # f is linear: the gradient is a constant
+            rows.append([0.0] * d)
+            continue
+        (row,) = torch.autograd.grad(grad[i], x, retain_graph=True, allow_unused=True, materialize_grads=True)
+        rows.append([float(v) for v in row.reshape(-1)])
+    return [float(v) for v in grad.detach()], rows
+
+
+def classify(eigenvalues: Sequence[float], tolerance: float) -> str:
+    """minimum | maximum | saddle | degenerate, from eigenvalues with |λ| ≤ tolerance counted as zero."""
+    positive = any(v > tolerance for v in eigenvalues)
+    negative = any(v < -tolerance for v in eigenvalues)
+    zero = any(abs(v) <= tolerance for v in eigenvalues)
+    if positive and negative:
+        return "saddle"  # a zero eigenvalue does not change that: there are directions down and up
+    if zero or not eigenvalues:
+        return "degenerate"
+    return "minimum" if positive else "maximum"
+
+
+def spectrum(matrix: Sequence[Sequence[float]]) -> list[float]:
+    """Eigenvalues of (H + Hᵀ)/2, ascending (torch.linalg.eigvalsh)."""
+    import torch
+
+    h = torch.tensor(matrix, dtype=torch.float64)
+    return [float(v) for v in torch.linalg.eigvalsh((h + h.T) / 2)]
+
+
+def analyse_hessian(objective: Objective, point: Sequence[float]) -> HessianReport:
+    """The Hessian at `point`, its eigenvalues, the kind of point and the condition number."""
+    gradient, matrix = hessian_matrix(objective, point)
+    flat = [v for row in matrix for v in row]
+    asymmetry = max((abs(matrix[i][j] - matrix[j][i]) for i in range(len(matrix)) for j in range(i)), default=0.0)
+    if not all(math.isfinite(v) for v in flat):
+        eigenvalues: list[float] = []
+        kind, cond, tolerance = "undefined", math.nan, math.nan
+    else:
+        eigenvalues = spectrum(matrix)
+        largest = max(abs(v) for v in eigenvalues)
+        tolerance = ZERO_RTOL * largest
+        kind = classify(eigenvalues, tolerance)
+        smallest = min(abs(v) for v in eigenvalues)
+        cond = largest / smallest if smallest > tolerance else math.inf
+    return HessianReport(
+        labels=objective.layout.labels(),
+        point=[float(v) for v in point],
+        value=value_at(objective, point),
+        gradient=gradient,
+        matrix=matrix,
+        eigenvalues=eigenvalues,
+        kind=kind,
+        condition_number=cond,
+        zero_tolerance=tolerance,
+        asymmetry=asymmetry,
+    )

@@ -1,0 +1,165 @@
+"""Find the minimum a run heads for, in float64, for the theory of `gdplay explain`.
+
+From the start point: L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS), then Newton
+steps x ← x − H⁻¹∇f while H is positive definite, which make the last digits exact (one Newton
+step is exact on a quadratic). When the objective lists known global minimisers and the search
+lands on one of them, that exact point is used instead.
+
+The result is a local minimum: the one reached from the start by descent. A run with too large a
+learning rate may of course end somewhere else, or nowhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gdplay.errors import GdplayError
+from gdplay.problems.base import Objective
+
+GTOL = 1e-7  # relative to max(1, |∇f(start)|): a gradient this small counts as zero
+SNAP = 1e-4  # relative to max(1, |x*|): a search point this close to a known minimiser is that minimiser
+
+
+class NoMinimumError(GdplayError):
+    """No minimum could be found from the start (f unbounded below, or the search stalled)."""
+
+
+@dataclass(frozen=True)
+class Minimum:
+    point: list[float]
+    value: float
+    gradient_norm: float
+    source: str  # how it was found, in words
+
+
+def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
+    import torch
+
+    from gdplay.analysis.derivatives import autograd_gradient, hessian_matrix, spectrum, value_at
+
+    x = torch.tensor([float(v) for v in start], dtype=torch.float64, requires_grad=True)
+    g0 = math.hypot(*autograd_gradient(objective, start))
+    tolerance = GTOL * max(1.0, g0)
+    optimizer = torch.optim.LBFGS(
+        [x],
+        lr=1.0,
+        max_iter=2000,
+        history_size=20,
+        tolerance_grad=1e-14,
+        tolerance_change=0.0,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        value = objective(x)
+        if value.requires_grad:
+            value.backward()
+        else:  # a constant objective: its gradient is 0
+            x.grad = torch.zeros_like(x)
+        return value
+
+    optimizer.step(closure)
+    point = [float(v) for v in x.detach()]
+    source = "L-BFGS from the start"
+    if all(math.isfinite(v) for v in point):
+        point, newton_steps = _newton(objective, point)
+        if newton_steps:
+            source += ", polished by Newton steps"
+    value = value_at(objective, point) if all(math.isfinite(v) for v in point) else math.nan
+    gnorm = math.hypot(*autograd_gradient(objective, point)) if math.isfinite(value) else math.nan
+    if not (math.isfinite(value) and math.isfinite(gnorm)):
+        raise NoMinimumError(
+            f"no minimum found from the start {list(start)}: the search ran off to infinity (f unbounded below?)"
+        )
+    if gnorm > tolerance:
+        raise NoMinimumError(
+            f"no minimum found from the start {list(start)}: the search stalled at {_short(point)} "
+            f"with |∇f| = {gnorm:.3g}"
+        )
+    _, matrix = hessian_matrix(objective, point)
+    eigenvalues = spectrum(matrix)
+    largest = max((abs(v) for v in eigenvalues), default=0.0)
+    if eigenvalues and min(eigenvalues) < -1e-8 * max(1.0, largest):
+        raise NoMinimumError(
+            f"the search from {list(start)} stopped at a saddle or maximum {_short(point)}, not a minimum"
+        )
+    _check_descent_directions(objective, point, matrix, start)
+    # Digits below float64's resolution at the point's scale are noise (1e-322 is 0 here).
+    scale = max(1.0, max((abs(v) for v in point), default=0.0))
+    point = [0.0 if abs(v) < 1e-15 * scale else v for v in point]
+    for known in objective.minimizers:
+        if math.dist(point, known) <= SNAP * max(1.0, math.hypot(*known)):
+            point, source = [float(v) for v in known], "the known minimiser the search reached"
+            break
+    value = value_at(objective, point)
+    gnorm = math.hypot(*autograd_gradient(objective, point))
+    return Minimum(point, value, gnorm, source)
+
+
+def _check_descent_directions(
+    objective: Objective, point: list[float], matrix: list[list[float]], start: Sequence[float]
+) -> None:
+    """Second derivatives cannot tell a minimum from an inflection where the curvature is (nearly)
+    flat: x⁴ and x³ both have f'' → 0 at 0. So step along each eigenvector of H, both ways, by
+    δ = 10⁻⁵…10⁻³ of the point's scale, and reject the point when f drops at some δ by more than
+    1e-8 of the largest change of f at that δ (and more than rounding): a real descent direction,
+    not the dust left by a search that stopped 1e-16 away from a flat valley."""
+    import torch
+
+    h = torch.tensor(matrix, dtype=torch.float64)
+    _, vectors = torch.linalg.eigh((h + h.T) / 2)
+    x = torch.tensor(point, dtype=torch.float64)
+    d = len(point)
+    scale = max(1.0, float(x.norm()))
+    deltas = torch.tensor([1e-5, 1e-4, 1e-3], dtype=torch.float64) * scale
+    signs = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    steps = deltas[:, None, None, None] * signs[None, :, None, None] * vectors.T[None, None]  # [3, 2, D, D]
+    with torch.no_grad():
+        f0 = float(objective(x))
+        change = objective((x + steps).reshape(-1, d)).reshape(3, 2 * d) - f0  # per δ: every direction, both ways
+    rounding = 1e-13 * max(abs(f0), float((change + f0).abs().max()))
+    for row in change:
+        if not bool(torch.isfinite(row).all()):
+            continue
+        drop = -float(row.min())
+        if drop > max(1e-8 * float(row.abs().max()), rounding):
+            raise NoMinimumError(
+                f"the search from {list(start)} stopped at {_short(point)}, where the gradient vanishes but f is "
+                "lower close by (an inflection or a saddle, not a minimum)"
+            )
+
+
+def _newton(objective: Objective, point: list[float], max_steps: int = 50) -> tuple[list[float], int]:
+    """Newton steps while the Hessian is positive definite and the gradient keeps shrinking."""
+    import torch
+
+    from gdplay.analysis.derivatives import hessian_matrix
+
+    done = 0
+    grad, matrix = hessian_matrix(objective, point)
+    norm = math.hypot(*grad)
+    for _ in range(max_steps):
+        if norm == 0.0 or not all(math.isfinite(v) for row in matrix for v in row):
+            break
+        h = torch.tensor(matrix, dtype=torch.float64)
+        # eigh rather than a Cholesky factor: it checks definiteness and solves at once, and
+        # linalg.cholesky costs ~20 ms even for a 2×2 matrix on some CPU builds of torch.
+        values, vectors = torch.linalg.eigh((h + h.T) / 2)
+        if float(values.min()) <= 0:  # not positive definite: Newton would not head for a minimum
+            break
+        step = vectors @ ((vectors.T @ torch.tensor(grad, dtype=torch.float64)) / values)
+        trial = [p - float(s) for p, s in zip(point, step, strict=True)]
+        trial_grad, trial_matrix = hessian_matrix(objective, trial)
+        trial_norm = math.hypot(*trial_grad)
+        if not trial_norm < norm:
+            break
+        point, grad, matrix, norm = trial, trial_grad, trial_matrix, trial_norm
+        done += 1
+    return point, done
+
+
+def _short(point: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in point) + ")"

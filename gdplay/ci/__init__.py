@@ -1,0 +1,1 @@
+"""Regression checks for CI: the suite of configs, baselines, JUnit XML and the pytest plugin."""

@@ -1,0 +1,1 @@
+"""The command line: typer commands over the public API; the only layer that prints and picks exit codes."""

@@ -1,0 +1,67 @@
+"""`gdplay compare`: every run of a config side by side on its one objective, the best marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gdplay.cli.commands import command
+from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
+from gdplay.cli.shell import emit_json, guarded, out
+from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+
+
+@command("compare", order=25)
+@guarded
+def compare(
+    config: Path = typer.Argument(..., help="A YAML config whose runs minimise the same objective."),
+    tol: float | None = typer.Option(
+        None, "--tol", min=0.0, help="Count steps until |∇f| < TOL (default: each run's tol from the config)."
+    ),
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw the runs into this picture (.png, .svg, .pdf)."),
+    zoom: bool = typer.Option(False, "--zoom", help="With --plot: for a built-in, the box around the paths."),
+    json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document instead of a table."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
+    steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
+    allow_python: bool = ALLOW_PYTHON,
+) -> None:
+    """Run every run of CONFIG and show them side by side, the best marked ★.
+
+    Per run: final f, f − f* and the distance to the minimum (when known), steps until |∇f| < tol,
+    status and wall time. The best is the lowest final f among runs that did not diverge. Exit codes
+    as for run: 4 when a run diverged.
+    """
+    from gdplay.pipeline import build_file, common_objective, run_all
+    from gdplay.render.compare import compare as compare_rows
+    from gdplay.render.compare import comparison_view
+    from gdplay.render.plot import describe
+
+    fmt = None
+    if plot is not None:  # check the extra and the file type before any work
+        from gdplay.render.plot import format_of, require_matplotlib
+
+        require_matplotlib()
+        fmt = format_of(str(plot))
+    flags = overrides(sets, steps=steps)
+    runs = build_file(config, flags, allow_python)
+    objective = common_objective(runs)
+    runs = run_all(runs)
+    rows = compare_rows(runs.results, tol)
+    if json_out:
+        emit_json({"objective": describe(objective), "runs": [row.to_dict() for row in rows]})
+    else:
+        out().print(comparison_view(rows, heading=f"{config.name}: {describe(objective)}"))
+    if plot is not None and fmt is not None and not runs.interrupted:
+        from gdplay.cli.shell import write_atomic_bytes
+        from gdplay.render.plot import render
+
+        picture = render(objective, runs.results, fmt=fmt, zoom=zoom)
+        write_atomic_bytes(plot, picture.data)
+        if not json_out:
+            out().print(f"wrote {plot} ({picture.width}×{picture.height} px)")
+    if runs.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if any(r.status == "diverged" for r in runs.results):
+        raise typer.Exit(EXIT_DIVERGED)
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,1 @@
+"""Config files: YAML in, validated frozen run configs out (no torch)."""

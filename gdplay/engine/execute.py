@@ -1,0 +1,110 @@
+"""Run a Problem: seed, place the start on its device, run the engine, collect a RunResult."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gdplay.engine.problem import Problem
+from gdplay.engine.runner import (
+    CAUSES,
+    CONVERGED,
+    DIVERGED,
+    INTERRUPTED,
+    STATUS_NAMES,
+    BatchSpec,
+    BatchTrace,
+    Progress,
+    run_batch,
+)
+from gdplay.results.model import History, RunResult
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def run_problem(problem: Problem, progress: Progress | None = None, record: bool = True) -> RunResult:
+    """One run, as a batch of one on the engine every sweep uses."""
+    cfg = problem.config
+    torch.manual_seed(cfg.seed)
+    dtype = DTYPES[problem.dtype]
+    starts = torch.tensor([list(problem.start)], dtype=dtype, device=problem.device)
+    lrs = torch.tensor([cfg.optimizer.lr], dtype=torch.float64)
+    spec = BatchSpec(
+        objective=problem.objective,
+        optimizer=problem.optimizer,
+        options=problem.options,
+        starts=starts,
+        lrs=lrs,
+        steps=cfg.steps,
+        tol=cfg.tol,
+        blowup=cfg.blowup,
+        record=record,
+        schedule=problem.schedule,
+    )
+    trace = run_batch(spec, progress)
+    return result_from_trace(problem, trace, 0)
+
+
+def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResult:
+    """The RunResult of one row of a batch trace."""
+    cfg = problem.config
+    lr = cfg.optimizer.lr
+    status_code = int(trace.status[row])
+    stop = int(trace.stop[row])
+    status = STATUS_NAMES[status_code]
+    history = None
+    if trace.history_x is not None and trace.history_f is not None and trace.history_g is not None:
+        n = stop + 1
+        history = History(
+            steps=list(range(n)),
+            points=trace.history_x[:n, row].tolist(),
+            values=trace.history_f[:n, row].tolist(),
+            grad_norms=trace.history_g[:n, row].tolist(),
+            lrs=trace.row_lrs(row),
+        )
+    final_value = float(trace.final_f[row])
+    grad_norm = float(trace.final_g[row])
+    reason = _reason(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, grad_norm)
+    return RunResult(
+        name=problem.name,
+        status=status,
+        reason=reason,
+        steps=stop,
+        final_point=trace.final_x[row].tolist(),
+        final_value=final_value,
+        final_grad_norm=grad_norm,
+        layout=problem.objective.layout,
+        history=history,
+        optimizer=problem.optimizer.name,
+        lr=lr,
+        options=dict(problem.options),
+        device=problem.device,
+        dtype=problem.dtype,
+        seed=cfg.seed,
+        wall_time_s=trace.wall_time_s,
+        torch_version=torch.__version__,
+        objective_formula=problem.objective.formula,
+        minimizers=problem.objective.minimizers,
+        f_min=problem.objective.f_min,
+        config=_plain(cfg.model_dump(by_alias=True, warnings=False)),
+        diverged_at=stop if status_code == DIVERGED else None,
+    )
+
+
+def _reason(status: int, cause: int, stop: int, steps: int, tol: float | None, gnorm: float) -> str:
+    if status == DIVERGED:
+        return f"diverged at step {stop}: {CAUSES.get(cause, 'blow-up')}"
+    if status == CONVERGED:
+        return f"gradient norm {gnorm:.3g} < tol {tol:g} after {stop} steps"
+    if status == INTERRUPTED:
+        return f"interrupted after {stop} of {steps} steps"
+    return f"ran all {steps} steps"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

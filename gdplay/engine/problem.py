@@ -1,0 +1,143 @@
+"""From a validated run config to the things a run needs: objective, start, optimizer, device.
+
+This is where names are looked up in the registries (objectives, optimizers) and
+where anything that depends on the machine (CUDA) is checked; each failure is a
+ConfigError pointing at the key in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gdplay.config.memory import check_fits, run_bytes
+from gdplay.config.model import LoadedRun, RunConfig
+from gdplay.errors import ConfigError, DeviceError, FormulaError
+from gdplay.optim.factory import check_options, lookup
+from gdplay.optim.registry import OptimizerInfo
+from gdplay.optim.schedule import Schedule
+from gdplay.problems.base import Layout, Objective
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a run needs, resolved and checked."""
+
+    name: str
+    config: RunConfig
+    objective: Objective
+    start: tuple[float, ...]
+    optimizer: OptimizerInfo
+    options: dict[str, Any]
+    device: str
+    dtype: str
+    schedule: Schedule | None = None
+
+
+def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
+    cfg = run.config
+    objective = build_objective(run, allow_python)
+    try:
+        info = lookup(cfg.optimizer.name)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", "name")) from None
+    try:
+        options = check_options(info, cfg.optimizer.options)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
+    schedule = build_schedule(run)
+    device = resolve_device(cfg.device, run)
+    check_fits(
+        run_bytes(objective.dim, cfg.steps, cfg.dtype),
+        f"a run of {cfg.steps} steps in dimension {objective.dim} (its history keeps every step)",
+        run.locate("steps"),
+    )
+    return Problem(
+        name=cfg.name,
+        config=cfg,
+        objective=objective,
+        start=objective.start,
+        optimizer=info,
+        options=options,
+        device=device,
+        dtype=cfg.dtype,
+        schedule=schedule,
+    )
+
+
+def build_schedule(run: LoadedRun) -> Schedule | None:
+    """The checked `optimizer.schedule`, its lr sequence tried once so that bad values fail here."""
+    spec = run.config.optimizer.schedule
+    if spec is None:
+        return None
+    from gdplay.optim.schedule import check_schedule
+
+    try:
+        schedule = check_schedule({"name": spec.name, **spec.options})
+        schedule.sequence(run.config.optimizer.lr, run.config.steps)
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", "schedule", getattr(exc, "option", "name"))) from None
+    return schedule
+
+
+def build_objective(run: LoadedRun, allow_python: bool = False) -> Objective:
+    """The objective a run's config describes (formula, built-in or Python function)."""
+    spec = run.config.objective
+    if spec.expr is not None:
+        return _formula(run)
+    if spec.name is not None:
+        from gdplay.problems.builtin_objective import builtin_objective
+
+        return builtin_objective(run)
+    from gdplay.problems.python_objective import python_objective
+
+    return python_objective(run, allow_python)
+
+
+def _formula(run: LoadedRun) -> Objective:
+    from gdplay.problems.formula import RESERVED, parse
+    from gdplay.problems.formula_objective import formula_objective
+
+    spec = run.config.objective
+    for key in ("dim", "params"):  # these belong to built-ins; a formula's sizes come from init
+        if getattr(spec, key) is not None:
+            raise run.error(f"{key} applies to built-in objectives (name:), not to a formula", "objective", key)
+    if not isinstance(spec.init, dict):  # ObjectiveConfig's validator already demands it
+        raise run.error("a formula needs init: a mapping from each variable to its start value", "objective", "init")
+    for var in spec.init:
+        if var in RESERVED:
+            raise run.error(f"variable name {var!r} is reserved for a function or constant", "objective", "init", var)
+    layout = Layout(
+        tuple(spec.init),
+        tuple(len(v) if isinstance(v, list) else None for v in spec.init.values()),
+    )
+    try:
+        formula = parse(spec.expr)
+        unused = [v for v in spec.init if v not in formula.variables]
+        objective = formula_objective(run.config.name, formula, layout, layout.flatten(spec.init))
+    except FormulaError as exc:
+        raise exc.at(run.locate("objective", "expr")) from None
+    if unused:
+        raise run.error(
+            f"init names {', '.join(map(repr, unused))}, which the formula does not use",
+            "objective",
+            "init",
+            unused[0],
+        )
+    return objective
+
+
+def resolve_device(device: str, run: LoadedRun | None = None) -> str:
+    """'auto' becomes cuda when available; asking for cuda without one is an error, never a fallback."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        where = run.locate("device") if run else None
+        if not torch.cuda.is_available():
+            raise DeviceError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
+    return device

@@ -1,1 +1,0 @@
-"""Optimizers: the registry (torch-free facts) and the factory that builds them."""

@@ -1,0 +1,496 @@
+"""Pictures of runs: the path across the objective's landscape and the loss against the step.
+
+    2-D objective:  a contour map of f over a box, every run's path x_0, x_1, ... drawn on
+                    it (start ○, end ■, diverged end ✕, known minima ★), and beside it the loss.
+    1-D objective:  the curve f(x) with every run's iterates (x_t, f(x_t)) on it, and the loss.
+    more:           the loss alone.
+
+The loss is |f(x_t) − f*| when the exact minimum f* is known, else f(x_t) − min f (the
+lowest f any run reached), on a log scale; where it is exactly 0 the axis is symlog
+(linear below the smallest positive gap), so no point is dropped.
+
+The box: for a built-in, its search domain (Builtin.domain); for any other objective,
+the box around every path and known minimiser with a margin; either way widened to
+take in every finite point of every path. Nothing is smoothed, clipped or thinned:
+a diverged run is drawn up to its last finite point and its legend entry says so.
+Contour levels are log-spaced above the minimum when the values span more than
+three decades. The grid is evaluated with one call of the objective's batched fn.
+
+matplotlib is an optional extra (`pip install 'gdplay[plot]'`), imported only here
+and only when a picture is made; the figure is drawn by the Agg canvas (no display
+needed) and returned as bytes for the shell to write.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gdplay.errors import UsageError
+from gdplay.problems.base import Objective
+from gdplay.results.model import RunResult
+
+DEFAULT_SIZE = (1200, 500)  # pixels
+DEFAULT_DPI = 100
+FORMATS = ("png", "svg", "pdf")
+HEATMAP_SIZE = (900, 700)  # pixels at 100 dpi
+GRID = 200  # contour grid points per axis: 40,000 evaluations in one batched call
+MARGIN = 0.08  # of the box's width, around paths that set its edge
+WIDE = 1e3  # a value range wider than this ratio gets log-spaced contour levels
+INSTALL_HINT = "plotting needs matplotlib, an optional extra: pip install 'gdplay[plot]'"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A rendered figure and what was drawn in it (so tests can check the drawing, not the intent)."""
+
+    data: bytes
+    format: str
+    width: int  # pixels (for png)
+    height: int
+    kind: str  # contour | curve | loss
+    labels: list[str]  # the legend entries, one per run, read back from the drawn legend
+    box: list[tuple[float, float]]  # the drawn range of each coordinate (contour and curve)
+
+
+def require_matplotlib() -> None:
+    """Fail early, with the install command, when the extra is missing."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+
+
+def format_of(path: str) -> str:
+    """The picture format a file name asks for: png, svg or pdf (by its suffix)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise UsageError(f"cannot tell the picture format of {path!r}: end it in .png, .svg or .pdf")
+    return suffix
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1200x500' (or 1200×500) -> (1200, 500) pixels, each between 100 and 10000."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*", text)
+    if not match:
+        raise UsageError(f"--size expects WIDTHxHEIGHT in pixels, such as 1200x500; got {text!r}")
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (100 <= width <= 10_000 and 100 <= height <= 10_000):
+        raise UsageError(f"--size {text}: each side must be between 100 and 10000 pixels")
+    return width, height
+
+
+def run_label(result: RunResult) -> str:
+    """'name: sgd lr=0.01 momentum=0.9', and where it diverged."""
+    options = "".join(f" {k}={_short(v)}" for k, v in result.options.items())
+    label = f"{result.name}: {result.optimizer} lr={result.lr:g}{options}"
+    if result.status == "diverged":
+        label += f" (diverged at step {result.diverged_at})"
+    elif result.status == "interrupted":
+        label += f" (interrupted at step {result.steps})"
+    return label
+
+
+def builtin_domain(objective: Objective) -> list[tuple[float, float]] | None:
+    """The search domain of a built-in, per coordinate; None for other objectives."""
+    name = objective.facts.get("builtin")
+    if objective.kind != "builtin" or name is None:
+        return None
+    from gdplay.problems.registry import load_builtins
+
+    entry = load_builtins().get(name)
+    if entry is None:
+        return None
+    domain: Any = entry.domain
+    if len(domain) == 2 and all(isinstance(v, int | float) for v in domain):  # one (lo, hi) for every coordinate
+        return [(float(domain[0]), float(domain[1]))] * objective.dim
+    return [(float(lo), float(hi)) for lo, hi in domain]  # one pair per coordinate
+
+
+def finite_points(results: Sequence[RunResult]) -> list[list[float]]:
+    """Every recorded point of every run whose coordinates are all finite."""
+    points = []
+    for result in results:
+        if result.history is not None:
+            points += [p for p in result.history.points if all(math.isfinite(c) for c in p)]
+    return points
+
+
+def view_box(objective: Objective, results: Sequence[RunResult], zoom: bool = False) -> list[tuple[float, float]]:
+    """The range of each coordinate to draw: a built-in's domain (unless `zoom`), else the box around
+    the paths and known minimisers with a margin; either way taking in every finite point."""
+    points = finite_points(results) + [list(m) for m in objective.minimizers]
+    if not points:
+        points = [list(objective.start)]
+    domain = None if zoom else builtin_domain(objective)
+    box = []
+    for d in range(objective.dim):
+        lo, hi = min(p[d] for p in points), max(p[d] for p in points)
+        span = hi - lo if hi > lo else max(1.0, abs(lo))
+        pad = MARGIN * span
+        if domain is not None:
+            dlo, dhi = domain[d]
+            lo = dlo if lo >= dlo else lo - pad
+            hi = dhi if hi <= dhi else hi + pad
+        else:
+            lo, hi = lo - pad, hi + pad
+        box.append((lo, hi))
+    return box
+
+
+def loss_series(results: Sequence[RunResult], f_min: float | None) -> tuple[list[list[float]], str]:
+    """Per run, the gap drawn in the loss panel (inf where f is not finite), and its axis label."""
+    if f_min is None:
+        finite = [v for r in results if r.history for v in r.history.values if math.isfinite(v)]
+        floor, label = (min(finite) if finite else 0.0), "f − min f   (min f: the lowest f reached)"
+    else:
+        floor, label = f_min, "|f − f*|"
+    series = []
+    for r in results:
+        values = r.history.values if r.history else []
+        series.append([abs(v - floor) if math.isfinite(v) else math.inf for v in values])
+    return series, label
+
+
+def contour_levels(values: Any, f_min: float | None, count: int = 24) -> list[float]:
+    """Levels for the finite grid values: log-spaced above the floor when the range is wide, else linear."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi <= lo:
+        return [lo - 0.5, lo + 0.5]
+    floor = f_min if f_min is not None and f_min <= lo else lo
+    gaps = finite - floor
+    positive = gaps[gaps > 0]
+    small = float(np.quantile(positive, 0.001)) if positive.size else 0.0
+    if small > 0 and (hi - floor) / small > WIDE:
+        levels = floor + np.geomspace(small, hi - floor, count)
+    else:
+        levels = np.linspace(lo, hi, count)
+    return sorted({float(v) for v in levels})
+
+
+def render(
+    objective: Objective,
+    results: Sequence[RunResult],
+    size: tuple[int, int] | None = None,
+    dpi: int = DEFAULT_DPI,
+    fmt: str = "png",
+    zoom: bool = False,
+) -> Picture:
+    """Draw the runs (all on `objective`) and return the picture as bytes.
+
+    size: (width, height) in pixels; None means 12 × 5 inches at `dpi`.
+    zoom: for a built-in, draw the box around the paths instead of its whole domain.
+    """
+    fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
+    colors = [_color(i) for i in range(len(results))]
+    dim = objective.dim
+    kind = "contour" if dim == 2 else "curve" if dim == 1 else "loss"
+    box: list[tuple[float, float]] = []
+    if kind == "loss":
+        loss_ax = fig.subplots()
+    else:
+        map_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1.0]})
+        box = view_box(objective, results, zoom)
+        if kind == "contour":
+            _draw_contour(map_ax, fig, objective, results, colors, box)
+        else:
+            _draw_curve(map_ax, objective, results, colors, box)
+    handles = _draw_loss(loss_ax, results, colors, objective.f_min)
+    labels = [run_label(r) for r in results]
+    legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
+    fig.suptitle(_text(describe(objective)), fontsize="medium")
+    return _picture(fig, fmt, dpi, width, height, kind, legend, box)
+
+
+def _figure(size: tuple[int, int] | None, default: tuple[int, int], dpi: int, fmt: str) -> tuple[Any, int, int]:
+    """A headless (Agg) figure of exactly `size` pixels (default: `default` at 100 dpi, scaled by dpi)."""
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot write a {fmt!r} picture; use one of: {', '.join(FORMATS)}")
+    width, height = size if size is not None else (default[0] * dpi // DEFAULT_DPI, default[1] * dpi // DEFAULT_DPI)
+    # Agg sizes the canvas as int(inches · dpi): a hair more than the exact quotient keeps
+    # float rounding from losing a pixel.
+    fig = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, width, height
+
+
+def _picture(fig: Any, fmt: str, dpi: int, width: int, height: int, kind: str, legend: Any, box: Any) -> Picture:
+    """Save the figure to bytes; the labels are read back from the legend actually drawn."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi)
+    labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    return Picture(buffer.getvalue(), fmt, width, height, kind, labels, box)
+
+
+def describe(objective: Objective) -> str:
+    """'rosenbrock: f(x) = ...' for a built-in, 'f(x, y) = ...' for a formula."""
+    if objective.kind == "builtin":
+        return f"{objective.facts.get('builtin', objective.name)}: {objective.formula}"
+    return f"f({', '.join(objective.layout.names)}) = {objective.formula}"
+
+
+def _legend_columns(labels: Sequence[str], width: int, dpi: int) -> int:
+    """As many columns (at most 3) as fit the width, at about 0.6 em per character of legend text."""
+    per_char = 0.6 * 10 * dpi / 72  # legend text is 10 pt
+    widest = max(len(label) for label in labels) * per_char + 50  # plus the line sample and padding
+    return max(1, min(3, len(labels), int(width // widest)))
+
+
+def _color(i: int) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps["tab10"](i % 10)
+
+
+def _draw_contour(ax, fig, objective, results, colors, box):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    (x0, x1), (y0, y1) = box
+    xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
+    gx, gy = np.meshgrid(xs, ys)
+    values = _evaluate(objective, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    masked = np.ma.masked_invalid(values)
+    if masked.count() >= 2:
+        levels = contour_levels(values, objective.f_min)
+        if len(levels) >= 2:
+            from matplotlib import colormaps
+            from matplotlib.colors import BoundaryNorm
+
+            # One shade per band, so log-spaced levels are as easy to tell apart as linear ones.
+            cmap = colormaps["Greys_r"]
+            norm = BoundaryNorm(levels, cmap.N, extend="both")
+            filled = ax.contourf(gx, gy, masked, levels=levels, cmap=cmap, norm=norm, extend="both", alpha=0.45)
+            ax.contour(gx, gy, masked, levels=levels, colors="0.5", linewidths=0.4)
+            bar = fig.colorbar(filled, ax=ax, shrink=0.9, format="%.3g")
+            bar.ax.set_title("f", fontsize="small")
+    for i, (result, color) in enumerate(zip(results, colors, strict=True)):
+        points = _finite_path(result)
+        if not points:
+            continue
+        px, py = [p[0] for p in points], [p[1] for p in points]
+        # Later runs are drawn thinner on top, so a path that follows another still shows.
+        ax.plot(px, py, "-", color=color, lw=max(1.0, 3.0 - 0.6 * i), marker=".", ms=2.5)
+        _ends(ax, result, px, py, color)
+    _minima(ax, [(m[0], m[1]) for m in objective.minimizers])
+    labels = objective.layout.labels()
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(_key(objective), fontsize="small")
+
+
+def _draw_curve(ax, objective, results, colors, box):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    (x0, x1) = box[0]
+    xs = np.linspace(x0, x1, GRID * 2)
+    values = _evaluate(objective, xs.reshape(-1, 1))
+    ax.plot(xs, np.ma.masked_invalid(values), color="0.35", lw=1.2)
+    for result, color in zip(results, colors, strict=True):
+        history = result.history
+        if history is None:
+            continue
+        pairs = [(p[0], v) for p, v in zip(history.points, history.values, strict=True) if _finite(p[0], v)]
+        if not pairs:
+            continue
+        px, py = [a for a, _ in pairs], [b for _, b in pairs]
+        ax.plot(px, py, "-", color=color, lw=0.8, alpha=0.6, marker="o", ms=3)
+        _ends(ax, result, px, py, color)
+    _minima(ax, [(m[0], objective.f_min) for m in objective.minimizers if objective.f_min is not None])
+    ax.set_xlim(x0, x1)
+    ax.set_xlabel(objective.layout.labels()[0])
+    ax.set_ylabel("f")
+    ax.set_title(_key(objective), fontsize="small")
+
+
+def _draw_loss(ax, results, colors, f_min):  # type: ignore[no-untyped-def]
+    """Returns one line per run, in order (the legend's handles)."""
+    series, label = loss_series(results, f_min)
+    handles = []
+    positive = [g for s in series for g in s if math.isfinite(g) and g > 0]
+    zero = any(g == 0 for s in series for g in s)
+    for result, gaps, color in zip(results, series, colors, strict=True):
+        steps = result.history.steps if result.history else []
+        drawn = [(t, g) for t, g in zip(steps, gaps, strict=True) if math.isfinite(g)]
+        (line,) = ax.plot([t for t, _ in drawn], [g for _, g in drawn], "-", color=color, lw=1.2)
+        handles.append(line)
+        if result.status == "diverged" and drawn:
+            ax.plot([drawn[-1][0]], [drawn[-1][1]], "X", color=color, ms=9, mec="black", mew=0.6)
+    title = "loss at every step, log scale"
+    if positive:
+        if zero:
+            ax.set_yscale("symlog", linthresh=min(positive), linscale=0.3)
+            ax.set_ylim(bottom=0)
+            title += f"\n(linear below {min(positive):.2g}, to show 0)"
+        else:
+            ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(label)
+    ax.set_title(title, fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+    return handles
+
+
+def _ends(ax, result, px, py, color):  # type: ignore[no-untyped-def]
+    ax.plot([px[0]], [py[0]], "o", mfc="white", mec=color, mew=1.6, ms=8)
+    if result.status == "diverged":
+        ax.plot([px[-1]], [py[-1]], "X", color=color, ms=10, mec="black", mew=0.6)
+    else:
+        ax.plot([px[-1]], [py[-1]], "s", color=color, ms=7, mec="black", mew=0.6)
+
+
+def _minima(ax, points):  # type: ignore[no-untyped-def]
+    for x, y in points:
+        ax.plot([x], [y], "*", color="gold", ms=16, mec="black", mew=0.8, zorder=5)
+
+
+def _key(objective: Objective) -> str:
+    key = "○ start   ■ end   ✕ diverged"
+    return key + ("   ★ known minimum" if objective.minimizers else "")
+
+
+def _evaluate(objective: Objective, points: Any) -> Any:
+    """f on an [N, D] numpy array of points: one call of the batched fn, in float64."""
+    import torch
+
+    with torch.no_grad():
+        values = objective.fn(torch.as_tensor(points, dtype=torch.float64))
+    return values.reshape(-1).numpy()
+
+
+def _finite_path(result: RunResult) -> list[list[float]]:
+    if result.history is None:
+        return []
+    return [p for p in result.history.points if all(math.isfinite(c) for c in p)]
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | list):
+        return "(" + ",".join(_short(v) for v in value) + ")"
+    return str(value)
+
+
+def _text(text: str) -> str:
+    """Plain text for matplotlib: a '$' would start mathtext."""
+    return text.replace("$", r"\$")
+
+
+# ---- sweeps: the grid as a heatmap ------------------------------------------------------------
+
+
+def render_sweep(
+    result: Any,
+    table: Any,
+    size: tuple[int, int] | None = None,
+    dpi: int = DEFAULT_DPI,
+    fmt: str = "png",
+) -> Picture:
+    """A sweep's grid table as a heatmap: log₁₀ of the median final f − f* (or f) per cell,
+    every cell where a run diverged hatched and marked ✕ in red, the predicted stability
+    boundary (for a quadratic swept over lr) drawn as a line. Nothing is smoothed: one cell,
+    one colour, straight from the table `gdplay sweep` prints.
+    """
+    fig, width, height = _figure(size, HEATMAP_SIZE, dpi, fmt)
+    import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    ax = fig.subplots()
+    n_rows, n_cols = table.shape
+    cells = table.cells
+    gap = np.full((n_rows, n_cols), np.nan)
+    diverged = np.zeros((n_rows, n_cols), dtype=bool)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            cell = cells[i][j]
+            diverged[i, j] = cell.diverged > 0
+            if cell.gap is not None and cell.diverged < cell.runs:
+                gap[i, j] = cell.gap
+    # f − f* can be exactly 0 (or, without f*, f can be negative): colour by log10 of the
+    # distance to the best value reached, floored at the dtype's resolution.
+    floor = np.nanmin(gap) if np.isfinite(gap).any() else 0.0
+    shade = np.log10(np.maximum(gap - min(floor, 0.0), 1e-16))
+    image = ax.imshow(np.ma.masked_invalid(shade), origin="lower", aspect="auto", cmap="viridis")
+    what = "f − f*" if result.f_min is not None else "f" + (f" − ({floor:.3g})" if floor < 0 else "")
+    fig.colorbar(image, ax=ax, label=f"log₁₀ median final {what}")
+    rows_i, cols_i = np.nonzero(diverged)
+    handles: list[Any] = []
+    if len(rows_i):
+        ax.scatter(cols_i, rows_i, marker="x", color="red", s=30, linewidths=1.2)
+        for r, c in zip(rows_i.tolist(), cols_i.tolist(), strict=True):
+            ax.add_patch(_hatch(r, c))
+        handles.append(Patch(facecolor="none", edgecolor="red", hatch="///", label="diverged (any run in the cell)"))
+    if any(b is not None for b in table.bounds) and table.rows.kind == "lr":
+        lrs = [float(v) for v in table.rows.values]
+        xs, ys = [], []
+        for j, bound in enumerate(table.bounds):
+            if bound is not None:
+                xs.append(j)
+                ys.append(_fractional_index(lrs, bound))
+        ax.plot(xs, ys, color="white", linewidth=2, linestyle="--")
+        handles.append(Line2D([], [], color="black", linestyle="--", label="predicted stability boundary"))
+    ax.set_yticks(*_ticks(table.rows.labels))
+    ax.set_ylabel(table.rows.label)
+    if table.cols is not None:
+        ax.set_xticks(*_ticks(table.cols.labels))
+        ax.set_xlabel(table.cols.label)
+    else:
+        ax.set_xticks([])
+    if table.best is not None:
+        bi, bj = table.best
+        ax.scatter([bj], [bi], marker="*", color="gold", s=160, edgecolors="black", zorder=3)
+        handles.append(
+            Line2D([], [], marker="*", color="gold", markeredgecolor="black", linestyle="none", label="best setting")
+        )
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles))) if handles else None
+    fig.suptitle(_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
+    return _picture(fig, fmt, dpi, width, height, "heatmap", legend, [])
+
+
+def _hatch(i: int, j: int) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="red", linewidth=0)
+
+
+def _ticks(labels: Sequence[str], most: int = 12) -> tuple[list[int], list[str]]:
+    """At most `most` evenly spread tick positions with their labels."""
+    n = len(labels)
+    step = max(1, math.ceil(n / most))
+    picked = list(range(0, n, step))
+    return picked, [labels[k] for k in picked]
+
+
+def _fractional_index(values: Sequence[float], x: float) -> float:
+    """Where x falls between the grid's values, as a fractional row index (log-linear between
+    neighbours, since lr grids are often log-spaced); clipped to the grid's ends ± half a cell."""
+    if x <= values[0]:
+        return -0.5
+    if x >= values[-1]:
+        return len(values) - 0.5
+    for k in range(len(values) - 1):
+        a, b = values[k], values[k + 1]
+        if a <= x <= b:
+            t = (math.log(x) - math.log(a)) / (math.log(b) - math.log(a)) if a > 0 else (x - a) / (b - a)
+            return k + t
+    return len(values) - 0.5

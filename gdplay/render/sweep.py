@@ -1,0 +1,279 @@
+"""Rich renderables and file formats for sweeps: the grid table, the per-run table, JSON, CSV.
+
+Builds tables and text; never prints. The CLI decides where they go.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from gdplay.results.model import SCHEMA_VERSION, json_safe
+from gdplay.sweep.grid import Cell, GridTable, SweepResult, run_rows
+
+DIVERGED = "✗"
+BEST = "★"
+UNSTABLE = "†"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.{max(digits - 1, 1)}e}"
+
+
+def cell_text(cell: Cell, has_tol: bool) -> Text:
+    """One cell: f − f* (median), [steps to tol], ✗ when every run diverged, † when predicted unstable."""
+    mark = UNSTABLE if cell.predicted_stable is False else ""
+    if cell.runs == 0:
+        return Text("")
+    if cell.diverged == cell.runs:
+        at = f" @{cell.diverged_at:.0f}" if cell.diverged_at is not None else ""
+        return Text(f"{DIVERGED}{at}{mark}", style="bold red")
+    text = _num(cell.gap)
+    if has_tol:
+        text += f" [{cell.steps:.0f}]" if cell.steps is not None else " [—]"
+    if cell.diverged:
+        text += f" {cell.diverged}/{cell.runs}{DIVERGED}"
+    text += mark
+    if cell.best:
+        return Text(f"{BEST}{text}", style="bold green")
+    return Text(text, style="red" if cell.diverged else "")
+
+
+def _sample(n: int, fit: int, keep: int | None) -> list[int]:
+    """Indices 0..n-1, or every k-th of them (the last and `keep` always) when more than `fit`."""
+    if n <= fit:
+        return list(range(n))
+    stride = math.ceil(n / fit)
+    picked = set(range(0, n, stride)) | {n - 1}
+    if keep is not None:
+        picked.add(keep)
+    while len(picked) > fit and stride < n:
+        stride += 1
+        picked = set(range(0, n, stride)) | ({keep} if keep is not None else set())
+    return sorted(picked)
+
+
+def shown_columns(table: GridTable, width: int) -> list[int]:
+    """The columns that fit in `width` characters: all, or every k-th (always the best cell's)."""
+    row_label = max(len(table.rows.label) + (len(table.cols.label) + 3 if table.cols else 0), 13) + 4
+    fit = max(1, (width - row_label) // CELL_WIDTH)
+    return _sample(table.shape[1], fit, table.best[1] if table.best else None)
+
+
+def shown_rows(table: GridTable) -> list[int]:
+    return _sample(table.shape[0], MAX_ROWS, table.best[0] if table.best else None)
+
+
+CELL_WIDTH = 16  # characters a grid cell takes, borders included
+MAX_ROWS = 64  # rows of a grid table; longer axes show every k-th value (the best's always)
+
+
+def grid_renderable(result: SweepResult, table: GridTable, width: int = 10_000) -> Group:
+    """The grid table, with as many columns as fit in `width` characters, and its legend."""
+    has_tol = result.tol is not None
+    value = "f − f*" if result.f_min is not None else "f"
+    title = f"{result.name}: {result.objective}"
+    grid = Table(title=title, title_justify="left")
+    corner = table.rows.label + (f" \\ {table.cols.label}" if table.cols else "")
+    grid.add_column(corner, justify="right", style="bold", no_wrap=True)
+    cols, rows = shown_columns(table, width), shown_rows(table)
+    labels = table.cols.labels if table.cols else (value,)
+    for j in cols:
+        grid.add_column(labels[j], justify="right", no_wrap=True)
+    for i in rows:
+        grid.add_row(table.rows.labels[i], *(cell_text(table.cell(i, j), has_tol) for j in cols))
+    if table.bounds and any(b is not None for b in table.bounds):
+        grid.add_section()
+        grid.add_row(
+            Text("max stable lr", style="italic"),
+            *(Text(_num(table.bounds[j], 4) if table.bounds[j] is not None else "—", style="italic") for j in cols),
+        )
+    notes = legend(result, table)
+    for shown, axis in ((cols, table.cols), (rows, table.rows)):
+        if axis is not None and len(shown) < len(axis.values):
+            notes.append(
+                f"\nshowing {len(shown)} of {len(axis.values)} {axis.label} values (every k-th, the best's included); "
+                "--json or --csv has every run"
+            )
+    return Group(grid, notes)
+
+
+def legend(result: SweepResult, table: GridTable) -> Text:
+    has_tol = result.tol is not None
+    value = "f − f*" if result.f_min is not None else "f"
+    lines = [f"cell: final {value}" + (" (median over the runs in the cell)" if _many(table) else "")]
+    if has_tol:
+        lines[0] += f" [steps until |∇f| < {result.tol:g}]"
+    lines.append(f"{DIVERGED} diverged (NaN, inf or |f| > blowup) @ the step it happened; {BEST} best setting")
+    if table.aggregated:
+        lines.append("each cell folds " + ", ".join(table.aggregated) + " into its median")
+    if result.f_min_source == "newton":
+        lines.append(f"f* = {result.f_min:.10g}: one Newton step from the start (exact for a quadratic)")
+    if result.curvature is not None:
+        c = result.curvature
+        extra = any(o.get("weight_decay") or o.get("dampening") for o in result.options)
+        rule = "lr·(λmax + weight decay)·(1 − dampening)" if extra else "lr·λmax"
+        lines.append(
+            f"{UNSTABLE} predicted unstable: {rule} ≥ 2 + 2μ, with λmax = {c.lam_max:.6g} "
+            f"(λmin = {c.lam_min:.6g}; this quadratic's Hessian, exact)"
+        )
+    elif any(n in ("sgd", "manual_sgd") for n in result.optimizers):
+        lines.append("no predicted boundary: the objective is not a quadratic with a positive-definite Hessian")
+    best = best_line(result, table)
+    if best:
+        lines.append(best)
+    lines.append(_summary(result))
+    lines.extend(f"note: {n}" for n in result.notes)
+    return Text("\n".join(lines))
+
+
+def _many(table: GridTable) -> bool:
+    return bool((table.stats["runs"] > 1).any())
+
+
+def best_line(result: SweepResult, table: GridTable) -> str | None:
+    if table.best is None:
+        return "no best setting: every cell diverged"
+    i, j = table.best
+    parts = [f"{table.rows.label} = {table.rows.labels[i]}"] if table.rows.kind != "all" else []
+    if table.cols:
+        parts.append(f"{table.cols.label} = {table.cols.labels[j]}")
+    return f"best: {', '.join(parts)}" if parts else None
+
+
+def _summary(result: SweepResult) -> str:
+    counts: dict[str, int] = {}
+    for s in result.status:
+        counts[s] = counts.get(s, 0) + 1
+    parts = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items()))
+    return f"{result.size:,} runs × {result.steps:,} steps in {result.wall_time_s:.2f} s on {result.device}: {parts}"
+
+
+def runs_table(result: SweepResult) -> Table:
+    """Every run on its own line: its settings, status, steps, final value and point."""
+    value = "f − f*" if result.f_min is not None else "f"
+    table = Table(title="runs", title_justify="left")
+    table.add_column("run", justify="right")
+    for axis in result.axes:
+        table.add_column(axis.label, justify="right")
+    for name in ("status", "steps", value, "|∇f|", "final point"):
+        table.add_column(name, justify="left" if name in ("status", "final point") else "right")
+    labels = result.layout.labels()
+    for b in range(result.size):
+        cells = [str(b)]
+        cells += [axis.labels[int(result.index[b, k])] for k, axis in enumerate(result.axes)]
+        status = result.status[b]
+        cells.append(status)
+        cells.append(str(int(result.stop[b])))
+        gap = result.gap(b)
+        cells.append(_num(gap, 4) if gap is not None else _num(float(result.final_f[b])))
+        cells.append(_num(float(result.final_g[b])))
+        point = result.final_x[b].tolist()
+        cells.append(", ".join(f"{n}={_num(v, 5)}" for n, v in zip(labels, point, strict=True)))
+        style = "red" if status == "diverged" else ""
+        table.add_row(*cells, style=style)
+    return table
+
+
+def sweep_document(results: list[tuple[SweepResult, GridTable]]) -> dict[str, Any]:
+    """The `--json` document of `gdplay sweep` (schema version 1)."""
+    return {"schema_version": SCHEMA_VERSION, "sweeps": [_sweep_dict(r, t) for r, t in results]}
+
+
+def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
+    best = None
+    if table.best is not None:
+        i, j = table.best
+        best = {table.rows.label: _plain(table.rows.values[i])} if table.rows.kind != "all" else {}
+        if table.cols:
+            best[table.cols.label] = _plain(table.cols.values[j])
+    out: dict[str, Any] = {
+        "name": result.name,
+        "objective": result.objective,
+        "steps": result.steps,
+        "tol": result.tol,
+        "f_min": result.f_min,
+        "device": result.device,
+        "dtype": result.dtype,
+        "axes": [{"key": a.key, "label": a.label, "values": [_plain(v) for v in a.values]} for a in result.axes],
+        "grid": {
+            "rows": table.rows.label if table.rows.kind != "all" else None,
+            "cols": table.cols.label if table.cols else None,
+            "best": best,
+            "max_stable_lr": [json_safe(b) for b in table.bounds] or None,
+        },
+        "predicted": (
+            {"lambda_min": result.curvature.lam_min, "lambda_max": result.curvature.lam_max}
+            if result.curvature is not None
+            else None
+        ),
+        "counts": {s: result.status.count(s) for s in sorted(set(result.status))},
+        "notes": list(result.notes),
+        "wall_time_s": result.wall_time_s,
+        "runs": run_rows(result),
+    }
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def sweep_csv(results: list[SweepResult]) -> str:
+    """One line per run (every sweep of the file), with its settings, status and final state."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    # lr and optimizer have their own columns; other swept options and schedule options get one each
+    labels_all = sorted({a.label for r in results for a in r.axes if a.kind in ("option", "schedule")})
+    starts = max((len(r.layout.labels()) for r in results if any(a.kind == "start" for a in r.axes)), default=0)
+    coords = max(len(r.layout.labels()) for r in results)
+    header = ["sweep", "run", *labels_all]
+    header += [f"start_{i}" for i in range(starts)]
+    header += ["optimizer", "lr", "options", "schedule", "status", "steps", "diverged_at"]
+    header += ["f", "f_minus_fstar", "grad_norm"]
+    header += [f"x_{i}" for i in range(coords)]
+    writer.writerow(header)
+    for result in results:
+        start_axis = next((k for k, a in enumerate(result.axes) if a.kind == "start"), None)
+        for row in run_rows(result):
+            settings = row["settings"]
+            line = [result.name, row["run"]]
+            line += [_csv(settings.get(label)) for label in labels_all]
+            if starts:
+                point = (
+                    list(result.axes[start_axis].values[int(result.index[row["run"], start_axis])])
+                    if (start_axis is not None)
+                    else []
+                )
+                line += [_csv(v) for v in point] + [""] * (starts - len(point))
+            final = row["final"]
+            options = ";".join(f"{k}={_csv(v)}" for k, v in row["options"].items())
+            line += [row["optimizer"], _csv(row["lr"]), options, row["schedule"] or "", row["status"], row["steps"]]
+            line.append(_csv(row["diverged_at"]))
+            line += [_csv(final["value"]), _csv(final["gap"]), _csv(final["grad_norm"])]
+            point = list(final["point"].values())
+            line += [_csv(v) for v in point] + [""] * (coords - len(point))
+            writer.writerow(line)
+    return buffer.getvalue()
+
+
+def _csv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, list | tuple):
+        return " ".join(_csv(v) for v in value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Teaching material: the lessons that follow the course notebook and the starter config."""
