@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench demo fuzz schema lessons clean
+.PHONY: install run test lint docs bench demo fuzz schema lessons clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check gdplay tests benchmarks
 	$(VENV)/bin/mypy gdplay
 
+# The manual (docs/, mkdocs.yml) as a site in site/; --strict fails on a broken link or anchor and on
+# a page left out of nav. `make test` builds it too (tests/test_docs.py), and runs its examples.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
 
@@ -48,4 +53,4 @@ lessons: $(STAMP)
 	$(VENV)/bin/gdplay lessons --export configs/lessons --force
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site

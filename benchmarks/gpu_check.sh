@@ -2,7 +2,7 @@
 # The CUDA checks as one script, for a lent GPU machine (run from the repository root):
 # the CUDA tests, the shipped quadratic and the regression suite on the GPU, and the
 # Rosenbrock lr × momentum sweep at 65,536 and 1,000,000 runs.
-# GPU images may lack pydantic/typer: put their wheels in .whl/ (see README, "CUDA").
+# GPU images may lack pydantic/typer: put their wheels in .whl/ (see docs/benchmarks.md, "CUDA").
 set -u
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gdplay-gpu}

@@ -76,7 +76,7 @@ def test_dimension_defaults(cli, write_config):
         ("{name: zakharov, dim: 5}", 5),
     ]:
         _, doc = run_json(cli, write_config(f"objective: {objective}\n{BASE}"))
-        assert len(doc["runs"][0]["final"]["params"]["x"]) == d
+        assert len(doc["runs"][0]["final"]["point"]["x"]) == d
 
 
 def test_report_shows_distance_to_the_nearest_minimizer_and_the_gap(cli, write_config):
@@ -91,13 +91,13 @@ def test_report_shows_distance_to_the_nearest_minimizer_and_the_gap(cli, write_c
     )
     _, doc = run_json(cli, path)
     final = doc["runs"][0]["final"]
-    x = final["params"]["x"]
+    x = final["point"]["x"]
     # The four minima to 7 digits (Himmelblau 1972): the distance to the nearest is independent
     # of gdplay's own constants up to 1e-7.
     literature = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848127)]
     nearest = min(math.dist(x, m) for m in literature)
-    assert final["distance_to_min"] == pytest.approx(nearest, abs=2e-6)
-    assert 1e-4 < final["distance_to_min"] < 0.5  # 15 steps: close, not there
+    assert final["distance"] == pytest.approx(nearest, abs=2e-6)
+    assert 1e-4 < final["distance"] < 0.5  # 15 steps: close, not there
     assert final["gap"] == final["value"]  # f* = 0
     text = cli("run", path)
     assert text.exit_code == 0
@@ -116,14 +116,16 @@ def test_gap_uses_a_nonzero_minimum(cli, write_config):
     _, doc = run_json(cli, path)
     final = doc["runs"][0]["final"]
     assert final["gap"] == pytest.approx(final["value"] - (-39.16616570377141 * 3), abs=1e-12)
-    assert final["distance_to_min"] == pytest.approx(math.dist(final["params"]["x"], [-2.903534027771177] * 3))
+    assert final["distance"] == pytest.approx(math.dist(final["point"]["x"], [-2.903534027771177] * 3))
 
 
-def test_unknown_minimum_leaves_the_facts_out(cli, write_config):
-    # Rosenbrock with a = 2 in 4 dimensions has no known closed-form minimiser: no distance, no gap.
+def test_unknown_minimum_gives_null_facts(cli, write_config):
+    # Rosenbrock with a = 2 in 4 dimensions has no known closed-form minimiser: distance and gap are
+    # null (schema v2 keeps every key in every record; v1 left them out).
     path = write_config("objective: {name: rosenbrock, dim: 4, params: {a: 2}}\n" + BASE)
     _, doc = run_json(cli, path)
-    assert "distance_to_min" not in doc["runs"][0]["final"] and "gap" not in doc["runs"][0]["final"]
+    final = doc["runs"][0]["final"]
+    assert final["distance"] is None and final["gap"] is None
 
 
 def test_quadratic_from_the_config(cli, write_config):
@@ -140,7 +142,7 @@ def test_quadratic_from_the_config(cli, write_config):
     _, doc = run_json(cli, path)
     final = doc["runs"][0]["final"]
     # A⁻¹ = [[3, −1], [−1, 2]]/5, so x* = (1/5, 3/5) and f* = −½·(1·1/5 + 2·3/5) = −0.7.
-    assert final["params"]["x"] == pytest.approx([0.2, 0.6], abs=1e-12)
+    assert final["point"]["x"] == pytest.approx([0.2, 0.6], abs=1e-12)
     assert final["gap"] == pytest.approx(final["value"] + 0.7, abs=1e-15)
     assert final["value"] == pytest.approx(-0.7, abs=1e-14)
 
@@ -156,7 +158,7 @@ def test_quadratic_that_is_not_positive_definite_runs_without_facts(cli, write_c
     result, doc = run_json(cli, path)
     assert result.exit_code == 0
     final = doc["runs"][0]["final"]
-    assert "gap" not in final and final["value"] < 0  # slides down the negative direction
+    assert final["gap"] is None and final["value"] < 0  # slides down the negative direction
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

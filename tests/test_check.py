@@ -72,7 +72,7 @@ def test_folders_are_searched_recursively_and_runs_without_expectations_are_skip
     result = cli("check", tmp_path / "a", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    outcomes = {(Path(c["config"]).name, c["outcome"]) for c in document["cases"]}
+    outcomes = {(Path(c["file"]).name, c["outcome"]) for c in document["cases"]}
     assert outcomes == {("q.yaml", "passed"), ("q2.yml", "passed"), ("plain.yaml", "skipped")}
     assert document["summary"]["passed"] == 2 and document["summary"]["skipped"] == 1
 

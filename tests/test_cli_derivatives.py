@@ -22,7 +22,7 @@ EXPLAIN_KEYS = {"predicted_rate", "measured_rate", "stable", "lr_bound", "eigenv
 def test_grad_json_reproduces_the_notebook(cli):
     result = cli("grad", CONFIGS / "notebook_g.yaml", "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert set(doc) >= GRAD_KEYS
     assert doc["point"] == {"x1": 2.0, "x2": 3.0}
     assert doc["autograd"] == {"x1": 9.0, "x2": 42.0}  # x2² and 2(x1 + 5)·x2
@@ -36,7 +36,7 @@ def test_grad_json_reproduces_the_notebook(cli):
 def test_grad_at_a_point_of_the_notebook_quadratic(cli):
     # f'(x) = 6x + 2: f'(1) = 8
     result = cli("grad", CONFIGS / "quadratic.yaml", "--at", "x=1", "--json")
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert doc["point"] == {"x": 1.0} and doc["autograd"] == {"x": 8.0}
     assert doc["finite_difference"]["x"] == pytest.approx(8.0, abs=1e-9)
 
@@ -55,17 +55,17 @@ def test_grad_of_a_float64_config_has_no_float32_note(cli, write_config):
     path = write_config(
         'objective: {expr: "x**2", init: {x: 1.0}}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\ndtype: float64\n'
     )
-    doc = json.loads(cli("grad", path, "--json").stdout)
+    doc = json.loads(cli("grad", path, "--json").stdout)["runs"][0]
     assert doc["float32_note"] is None and doc["config_dtype"] == "float64"
 
 
 def test_grad_of_a_builtin_with_a_vector_point(cli, write_config):
     path = write_config("objective: {name: rosenbrock}\noptimizer: {name: sgd, lr: 0.001}\nsteps: 1\n")
-    doc = json.loads(cli("grad", path, "--at", "x=[1, 1]", "--json").stdout)
+    doc = json.loads(cli("grad", path, "--at", "x=[1, 1]", "--json").stdout)["runs"][0]
     assert doc["point"] == {"x": [1.0, 1.0]}
     assert doc["autograd"] == {"x[0]": 0.0, "x[1]": 0.0}  # the minimum
     # at (0, 0): ∂f/∂x0 = −400·x0·(x1 − x0²) − 2(1 − x0) = −2, ∂f/∂x1 = 200(x1 − x0²) = 0
-    doc = json.loads(cli("grad", path, "--at", "x[0]=0,x[1]=0", "--json").stdout)
+    doc = json.loads(cli("grad", path, "--at", "x[0]=0,x[1]=0", "--json").stdout)["runs"][0]
     assert doc["autograd"] == {"x[0]": -2.0, "x[1]": 0.0}
 
 
@@ -75,7 +75,7 @@ def test_grad_exits_1_when_a_derivative_is_not_finite(cli, write_config):
     )
     result = cli("grad", path, "--json")
     assert result.exit_code == 1
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert doc["autograd"]["x"] is None  # inf is not JSON: null, with the verdict saying why
     assert doc["verdicts"] == {"x": "not finite", "y": "agree"}
 
@@ -108,7 +108,7 @@ def test_grad_of_a_missing_file_is_a_config_error(cli, tmp_path):
 def test_hessian_json_reproduces_the_notebook(cli):
     result = cli("hessian", CONFIGS / "notebook_g.yaml", "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert set(doc) >= HESSIAN_KEYS
     assert doc["variables"] == ["x1", "x2"]
     assert doc["matrix"] == [[0.0, 6.0], [6.0, 14.0]]  # ∂²g/∂x1² is 0, not None
@@ -120,7 +120,7 @@ def test_hessian_json_reproduces_the_notebook(cli):
 def test_hessian_at_the_minimum_of_rosenbrock(cli, write_config):
     # H(1, 1) = [[1200x² − 400y + 2, −400x], [−400x, 200]] = [[802, −400], [−400, 200]]
     path = write_config("objective: {name: rosenbrock}\noptimizer: {name: sgd, lr: 0.001}\nsteps: 1\n")
-    doc = json.loads(cli("hessian", path, "--at", "x=[1,1]", "--json").stdout)
+    doc = json.loads(cli("hessian", path, "--at", "x=[1,1]", "--json").stdout)["runs"][0]
     assert doc["matrix"] == [[802.0, -400.0], [-400.0, 200.0]]
     assert doc["kind"] == "minimum"
     # λ = 501 ± √(301² + 400²) = 501 ± √250601
@@ -139,7 +139,7 @@ def test_hessian_that_is_not_finite_exits_1(cli, write_config):
     path = write_config('objective: {expr: "sqrt(x)", init: {x: 0.0}}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\n')
     result = cli("hessian", path, "--json")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["kind"] == "undefined"
+    assert json.loads(result.stdout)["runs"][0]["kind"] == "undefined"
 
 
 # ---- explain ---------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_hessian_that_is_not_finite_exits_1(cli, write_config):
 def test_explain_json_keys_and_exit_code(cli):
     result = cli("explain", CONFIGS / "ill_conditioned_momentum.yaml", "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert set(doc) >= EXPLAIN_KEYS
     assert doc["eigenvalues"] == pytest.approx([1.0, 100.0])
     assert doc["lr_bound"] == pytest.approx(0.038)  # (2 + 2·0.9)/100
@@ -180,7 +180,7 @@ def test_explain_an_optimizer_the_theory_does_not_cover(cli, write_config):
     )
     result = cli("explain", path, "--json")
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["runs"][0]
     assert doc["predicted_rate"] is None and doc["stable"] is None and doc["lr_bound"] is None
     assert "covers only gradient descent" in doc["verdict"]
     assert doc["eigenvalues"] == pytest.approx([1.0, 10.0])
@@ -205,7 +205,7 @@ def test_explain_without_a_minimum_is_a_clear_error(cli, write_config, expr, mes
 
 def test_explain_a_flat_valley_of_minima(cli):
     # g = (x1 + 5)·x2²: ∇g = 0 on the line x2 = 0, where H = [[0, 0], [0, 2(x1 + 5)]]: one λ is 0
-    doc = json.loads(cli("explain", CONFIGS / "notebook_g.yaml", "--json").stdout)
+    doc = json.loads(cli("explain", CONFIGS / "notebook_g.yaml", "--json").stdout)["runs"][0]
     assert doc["minimum"]["point"]["x2"] == 0.0
     x1 = doc["minimum"]["point"]["x1"]
     assert doc["eigenvalues"] == pytest.approx([0.0, 2 * (x1 + 5)])
@@ -229,7 +229,7 @@ def test_explain_every_run_of_a_runs_list_or_one_by_name(cli, write_config):
     # |1 − 0.05·6| = 0.7 and |1 − 0.3·6| = 0.8
     assert [r["name"] for r in doc["runs"]] == ["slow", "fast"]
     assert [r["predicted_rate"] for r in doc["runs"]] == pytest.approx([0.7, 0.8])
-    one = json.loads(cli("explain", path, "--run", "fast", "--json").stdout)
+    one = json.loads(cli("explain", path, "--run", "fast", "--json").stdout)["runs"][0]
     assert one["name"] == "fast" and set(one) >= EXPLAIN_KEYS
     wrong = cli("explain", path, "--run", "fats")
     assert wrong.exit_code == 2 and "did you mean 'fast'?" in wrong.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 
@@ -123,9 +124,9 @@ def test_command_line_flags_override_the_file(cli, write_config):
     path = write_config(GOOD)
     result = cli("run", path, "--json", "--steps", "7", "--dtype", "float64", "--set", "optimizer.lr=0.1")
     run = json.loads(result.stdout)["runs"][0]
-    assert (run["steps"], run["dtype"], run["lr"]) == (7, "float64", 0.1)
+    assert (run["steps"], run["provenance"]["dtype"], run["lr"]) == (7, "float64", 0.1)
     # x_7 = −1/3 + (7/3)(1 − 0.6)^7 exactly as the closed form says, in float64.
-    assert run["final"]["params"]["x"] == pytest.approx(-1 / 3 + (7 / 3) * 0.4**7, rel=1e-12)
+    assert run["final"]["point"]["x"] == pytest.approx(-1 / 3 + (7 / 3) * 0.4**7, rel=1e-12)
 
 
 def test_bad_override_names_the_command_line(cli, write_config):
@@ -144,7 +145,7 @@ def test_several_runs_in_one_file_and_a_summary(cli, write_config):
     assert [r["name"] for r in runs] == ["plain", "heavy"]
     assert runs[1]["options"] == {"momentum": 0.9} and runs[1]["steps"] == 500
     for run in runs:
-        assert run["final"]["params"]["x"] == pytest.approx(-1 / 3, abs=1e-6)
+        assert run["final"]["point"]["x"] == pytest.approx(-1 / 3, abs=1e-6)
     table = cli("run", write_config(text))
     assert table.exit_code == 0
     assert "summary" in table.stdout and "plain" in table.stdout and "heavy" in table.stdout
@@ -174,8 +175,11 @@ def test_json_records_what_produced_it(cli):
     run = json.loads(cli("run", CONFIGS / "quadratic.yaml", "--json").stdout)["runs"][0]
     import gdplay
 
-    assert run["seed"] == 0 and run["dtype"] == "float32" and run["device"] == "cpu"
-    assert run["torch"] == torch.__version__ and run["gdplay"] == gdplay.__version__
+    made = run["provenance"]
+    assert made["seed"] == 0 and made["dtype"] == "float32" and made["device"] == "cpu"
+    assert made["torch"] == torch.__version__ and made["gdplay"] == gdplay.__version__
+    assert made["threads"] == torch.get_num_threads() and made["deterministic"] is False
+    assert made["python"] == platform.python_version()
     assert run["config"]["optimizer"] == {"name": "manual_sgd", "lr": 0.3}
 
 

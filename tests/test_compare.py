@@ -35,7 +35,7 @@ def test_compare_json_marks_the_best_and_counts_steps_to_tol(cli):
         33,
         None,
     )
-    assert rows["lr=0.5"]["status"] == "diverged" and rows["lr=0.5"]["final_f"] is not None
+    assert rows["lr=0.5"]["status"] == "diverged" and rows["lr=0.5"]["final"]["value"] is not None
 
 
 def test_compare_table_shows_the_star_on_the_best_column(cli):
@@ -51,10 +51,10 @@ def test_known_minimum_gives_gap_and_distance(cli):
     result = cli("compare", CONFIGS / "compare_rosenbrock.yaml", "--steps", "200", "--json")
     assert result.exit_code == 0
     ran = json.loads(cli("run", CONFIGS / "compare_rosenbrock.yaml", "--steps", "200", "--json").stdout)["runs"]
-    ends = {r["name"]: r["final"]["params"]["x"] for r in ran}
+    ends = {r["name"]: r["final"]["point"]["x"] for r in ran}
     for row in json.loads(result.stdout)["runs"]:
-        assert row["gap"] == row["final_f"]  # f* = 0 for Rosenbrock
-        assert row["distance"] == pytest.approx(math.dist(ends[row["name"]], (1.0, 1.0)), rel=1e-12)
+        assert row["final"]["gap"] == row["final"]["value"]  # f* = 0 for Rosenbrock
+        assert row["final"]["distance"] == pytest.approx(math.dist(ends[row["name"]], (1.0, 1.0)), rel=1e-12)
     assert sum(row["best"] for row in json.loads(result.stdout)["runs"]) == 1
 
 

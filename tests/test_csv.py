@@ -25,7 +25,7 @@ def test_single_run_columns_and_values_match_the_json_history(cli, tmp_path):
     assert len(rows) == len(history) == 101
     for row, record in zip(rows, history, strict=True):
         assert int(row["step"]) == record["step"]
-        assert float(row["x"]) == record["params"]["x"]  # repr round-trips: equal, not close
+        assert float(row["x"]) == record["point"]["x"]  # repr round-trips: equal, not close
         assert float(row["f"]) == record["value"]
         assert float(row["grad_norm"]) == record["grad_norm"]
     assert rows[0]["lr"] == "0.3" and rows[-1]["lr"] == ""  # no update after the last step
@@ -46,7 +46,7 @@ def test_several_runs_get_a_run_column_and_a_full_history_whatever_every_says(cl
         assert len(mine) == run["steps"] + 1  # every step, not every 100th
         assert [int(r["step"]) for r in mine] == list(range(run["steps"] + 1))
         last = mine[-1]
-        assert float(last["x"]) == run["final"]["params"]["x"] and float(last["y"]) == run["final"]["params"]["y"]
+        assert float(last["x"]) == run["final"]["point"]["x"] and float(last["y"]) == run["final"]["point"]["y"]
 
 
 def test_diverged_values_are_written_as_spreadsheets_read_them(cli, tmp_path, write_config):

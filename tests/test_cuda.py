@@ -20,17 +20,17 @@ def test_cuda_run_matches_cpu_run(cli, config):
     result = cli("run", CONFIGS / config, "--json", "--device", "cuda")
     assert result.exit_code == 0, result.output
     on_gpu = json.loads(result.stdout)["runs"][0]
-    assert on_gpu["device"] == "cuda"
+    assert on_gpu["provenance"]["device"] == "cuda"
     assert on_gpu["status"] == on_cpu["status"] and on_gpu["steps"] == on_cpu["steps"]
-    for name, value in on_cpu["final"]["params"].items():
-        assert on_gpu["final"]["params"][name] == pytest.approx(value, rel=1e-5, abs=1e-6)
+    for name, value in on_cpu["final"]["point"].items():
+        assert on_gpu["final"]["point"][name] == pytest.approx(value, rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.cuda
 @cuda
 def test_auto_picks_cuda_when_available(cli):
     run = json.loads(cli("run", CONFIGS / "quadratic.yaml", "--json", "--device", "auto").stdout)["runs"][0]
-    assert run["device"] == "cuda"
+    assert run["provenance"]["device"] == "cuda"
 
 
 @pytest.mark.cuda
@@ -48,4 +48,4 @@ def test_auto_without_cuda_runs_on_cpu(cli):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     run = json.loads(cli("run", CONFIGS / "quadratic.yaml", "--json", "--device", "auto").stdout)["runs"][0]
-    assert run["device"] == "cpu"
+    assert run["provenance"]["device"] == "cpu"

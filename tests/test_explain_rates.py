@@ -53,7 +53,8 @@ def config(expr: str, init: str, optimizer: str, steps: int, dtype: str = "float
 def explain(cli, path, *args):
     result = cli("explain", path, "--json", *args)
     assert result.exit_code in (0, 4), result.output
-    return result.exit_code, json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["runs"]  # schema v2: always a list of runs
+    return result.exit_code, record
 
 
 def test_notebook_quadratic_rate_is_0_8(cli):
@@ -99,7 +100,7 @@ def test_runs_just_above_the_bound_diverge_and_just_below_do_not(cli, write_conf
     path = write_config(config(expr, init, f"{{name: {opt}, lr: {lr!r}{options}}}", 1000))
     code, doc = explain(cli, path)
     assert doc["lr_bound"] == pytest.approx(bound, rel=1e-12)
-    run = doc["run"]
+    run = doc  # schema v2: an explain record is the run's own record, extended
     if factor > 1:
         assert doc["stable"] is False and code == 4
         assert run["status"] == "diverged"  # the engine's own check: |f| blew up
@@ -107,7 +108,7 @@ def test_runs_just_above_the_bound_diverge_and_just_below_do_not(cli, write_conf
     else:
         assert doc["stable"] is True and code == 0
         assert run["status"] != "diverged"
-        assert run["final_value"] == pytest.approx(doc["minimum"]["value"], abs=1e-9)
+        assert run["final"]["value"] == pytest.approx(doc["minimum"]["value"], abs=1e-9)
         assert "is below" in doc["verdict"]
 
 

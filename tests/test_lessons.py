@@ -103,7 +103,7 @@ def check(run: dict, expect: dict) -> list[str]:
     assert ("argmin" not in expect and "min" not in expect) or "atol" in expect or "rtol" in expect
     misses = []
     for name, want in (expect.get("argmin") or {}).items():
-        got = run["final"]["params"][name]
+        got = run["final"]["point"][name]
         if got is None or abs(got - want) > atol + rtol * abs(want):
             misses.append(f"argmin {name}: {got} vs {want}")
     if "min" in expect:
@@ -137,7 +137,7 @@ def test_lesson_claims_worked_by_hand(cli):
     first = run("02_partial_derivatives.yaml")[0]["history"][0]
     assert first["grad_norm"] == pytest.approx(math.hypot(9.0, 42.0), rel=1e-15)  # (x2², 2(x1 + 5)x2) at (2, 3)
     step = run("03_autograd.yaml")[0]
-    assert step["final"]["params"] == pytest.approx({"x1": 2 - 0.01 * 9, "x2": 3 - 0.01 * 42}, abs=1e-15)
+    assert step["final"]["point"] == pytest.approx({"x1": 2 - 0.01 * 9, "x2": 3 - 0.01 * 42}, abs=1e-15)
 
 
 def heavy_ball_steps(mu: float, tol: float, lr: float = 0.01, steps: int = 500) -> int | None:

@@ -47,7 +47,7 @@ def test_shipped_config_reproduces_the_notebook(cli, config, reference):
     result = cli("run", CONFIGS / config, "--json")
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)["runs"][0]
-    x = run["final"]["params"]["x"]
+    x = run["final"]["point"]["x"]
     # Same float32 arithmetic as the notebook's own loop: the same number, bit for bit.
     assert x == reference()
     # And the closed-form minimum.
@@ -60,7 +60,7 @@ def test_history_starts_at_the_notebook_start(cli):
     run = json.loads(cli("run", CONFIGS / "quadratic.yaml", "--json").stdout)["runs"][0]
     first = run["history"][0]
     # f(2) = 12 + 4 - 1 = 15 and f'(2) = 6*2 + 2 = 14 by hand.
-    assert (first["step"], first["params"], first["value"], first["grad_norm"]) == (0, {"x": 2.0}, 15.0, 14.0)
+    assert (first["step"], first["point"], first["value"], first["grad_norm"]) == (0, {"x": 2.0}, 15.0, 14.0)
     assert first["lr"] == 0.3
     assert len(run["history"]) == 101  # steps 0..100: the final point is after exactly 100 updates
 

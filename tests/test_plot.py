@@ -18,6 +18,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROSENBROCK = CONFIGS / "compare_rosenbrock.yaml"
 
 
+def file_runs(path):
+    """The objective of a config file's runs and their results, through the pipeline."""
+    from gdplay.pipeline import common_objective, execute, plan
+
+    planned = plan([path])
+    return common_objective(planned), [j.result for j in execute(planned)]
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     """Width and height from the IHDR chunk, which the PNG standard puts first, right after the signature."""
     assert data[:8] == PNG_SIGNATURE
@@ -28,10 +36,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def rosenbrock_runs():
-    from gdplay.pipeline import build_file, common_objective, run_all
 
-    runs = run_all(build_file(ROSENBROCK))
-    return common_objective(runs), runs.results
+    return file_runs(ROSENBROCK)
 
 
 def test_plot_writes_a_png_of_the_promised_size(cli, tmp_path):
@@ -85,13 +91,11 @@ def test_builtin_is_drawn_over_its_domain_and_zoom_over_the_paths(rosenbrock_run
 
 
 def test_nothing_is_clipped_a_path_outside_the_domain_widens_the_box(write_config):
-    from gdplay.pipeline import build_file, common_objective, run_all
     from gdplay.render.plot import view_box
 
     # Sphere's domain is [-5.12, 5.12]; a start at 40 lies far outside it.
     path = write_config("objective: {name: sphere, init: [40.0, -30.0]}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 20\n")
-    runs = run_all(build_file(path))
-    box = view_box(common_objective(runs), runs.results)
+    box = view_box(*file_runs(path))
     assert box[0][0] == -5.12 and box[0][1] > 40.0
     assert box[1][0] < -30.0 and box[1][1] == 5.12
 
@@ -125,27 +129,24 @@ def test_levels_are_log_spaced_where_the_range_is_wide():
 
 
 def test_one_dimension_is_a_curve_and_diverged_runs_say_so(tmp_path):
-    from gdplay.pipeline import build_file, common_objective, run_all
     from gdplay.render.plot import render
 
-    runs = run_all(build_file(ROOT / "configs" / "lessons" / "07_large_learning_rate.yaml"))
-    picture = render(common_objective(runs), runs.results)
+    objective, results = file_runs(ROOT / "configs" / "lessons" / "07_large_learning_rate.yaml")
+    picture = render(objective, results)
     assert picture.kind == "curve" and len(picture.labels) == 4
-    diverged = [r for r in runs.results if r.status == "diverged"]
+    diverged = [r for r in results if r.status == "diverged"]
     assert [r.name for r in diverged] == ["lr=0.5"]
     assert picture.labels[3].endswith(f"(diverged at step {diverged[0].diverged_at})")
     # The box holds every finite iterate, the ones past the blow-up limit included.
-    xs = [p[0] for r in runs.results for p in r.history.points if math.isfinite(p[0])]
+    xs = [p[0] for r in results for p in r.history.points if math.isfinite(p[0])]
     assert picture.box[0][0] < min(xs) and max(xs) < picture.box[0][1]
 
 
 def test_more_dimensions_draw_the_loss_alone(write_config):
-    from gdplay.pipeline import build_file, common_objective, run_all
     from gdplay.render.plot import render
 
     path = write_config("objective: {name: sphere, dim: 3}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 30\n")
-    runs = run_all(build_file(path))
-    picture = render(common_objective(runs), runs.results, size=(600, 400))
+    picture = render(*file_runs(path), size=(600, 400))
     assert picture.kind == "loss" and picture.box == [] and png_size(picture.data) == (600, 400)
 
 
@@ -223,13 +224,13 @@ def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path)
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and png_size(data) == (800, 600)
     # The cells the picture marks are the cells where `gdplay sweep` reports diverged runs.
     runs = json.loads(cli("sweep", CONFIGS / "sweep_quadratic.yaml", "--json").stdout)["sweeps"][0]["runs"]
-    diverged_cells = {(r["settings"]["lr"], r["settings"]["momentum"]) for r in runs if r["status"] == "diverged"}
+    diverged_cells = {(r["swept"]["lr"], r["swept"]["momentum"]) for r in runs if r["status"] == "diverged"}
     assert f"{len(diverged_cells)} cell(s) with diverged runs" in result.stdout
     # For f = 3x² + 2x − 1 (λ = 6) the theory puts the boundary at lr = (2 + 2μ)/6: every diverged
     # cell lies at or above it (cells just above it may still be shrinking slowly at 200 steps).
     assert all(lr * 6 >= 2 + 2 * mu for lr, mu in diverged_cells)
     # ... and every cell clearly beyond it (lr·6 ≥ 2 + 2μ + 0.5) diverged within the 200 steps.
-    grid = {(r["settings"]["lr"], r["settings"]["momentum"]) for r in runs}
+    grid = {(r["swept"]["lr"], r["swept"]["momentum"]) for r in runs}
     clear = {(lr, mu) for lr, mu in grid if lr * 6 >= 2 + 2 * mu + 0.5}
     assert clear and clear <= diverged_cells
     loaded = load_config(CONFIGS / "sweep_quadratic.yaml").runs[0]

@@ -47,8 +47,8 @@ def test_runs_with_the_flag_and_the_path_is_relative_to_the_config(cli, project,
     result = cli("run", config, "--allow-python", "--json")
     assert result.exit_code == 0, result.output
     final = json.loads(result.stdout)["runs"][0]["final"]
-    assert final["params"]["x"] == pytest.approx([1.0, -2.0], abs=1e-9)
-    assert "gap" not in final  # a Python function carries no known minimum
+    assert final["point"]["x"] == pytest.approx([1.0, -2.0], abs=1e-9)
+    assert final["gap"] is None  # a Python function carries no known minimum
 
 
 def test_refused_without_the_flag_before_the_file_is_read(cli, project, tmp_path):
@@ -145,8 +145,8 @@ def test_named_variables_and_two_files_with_the_same_name(cli, tmp_path):
     result = cli("run", config, "--allow-python", "--json")
     assert result.exit_code == 0, result.output
     a, b = json.loads(result.stdout)["runs"]
-    assert a["final"]["params"]["u"] == pytest.approx(1.0) and a["final"]["params"]["w"] == pytest.approx([1.0, 1.0])
-    assert b["final"]["params"]["x"] == pytest.approx([-1.0])  # its own f.py, not a's
+    assert a["final"]["point"]["u"] == pytest.approx(1.0) and a["final"]["point"]["w"] == pytest.approx([1.0, 1.0])
+    assert b["final"]["point"]["x"] == pytest.approx([-1.0])  # its own f.py, not a's
 
 
 def test_a_python_objective_can_be_swept_with_allow_python(cli, tmp_path):
@@ -162,4 +162,4 @@ def test_a_python_objective_can_be_swept_with_allow_python(cli, tmp_path):
     result = cli("sweep", config, "--allow-python", "--json")
     assert result.exit_code == 0, result.output
     for run in json.loads(result.stdout)["sweeps"][0]["runs"]:  # f = |x − 1|²: minimum at (1, 1)
-        assert list(run["final"]["point"].values()) == pytest.approx([1.0, 1.0], abs=1e-9)
+        assert run["final"]["point"]["x"] == pytest.approx([1.0, 1.0], abs=1e-9)

@@ -10,7 +10,8 @@ from rich.console import Console
 
 from gdplay.problems.base import Layout
 from gdplay.render.report import convergence_table, fmt, summary
-from gdplay.results.model import History, RunResult, sample_steps
+from gdplay.results.model import History, RunResult
+from gdplay.results.serialize import sample_steps
 
 GOLDEN = Path(__file__).parent / "golden"
 

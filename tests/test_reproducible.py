@@ -51,11 +51,12 @@ def deterministic():
 
 def test_a_result_records_what_produced_it():
     document = run_once().to_dict()
-    assert document["seed"] == 7
-    assert document["dtype"] == "float64"
-    assert document["device"] == "cpu"
-    assert document["torch"] == torch.__version__
-    assert document["gdplay"] == __version__
+    made = document["provenance"]
+    assert made["seed"] == 7
+    assert made["dtype"] == "float64"
+    assert made["device"] == "cpu"
+    assert made["torch"] == torch.__version__
+    assert made["gdplay"] == __version__
     assert document["config"]["optimizer"] == {"name": "adam", "lr": 0.01}
 
 
@@ -93,4 +94,4 @@ def test_two_processes_give_bitwise_identical_json(tmp_path):
     first, second = runs
     # json.dumps writes the shortest repr of each double, which reads back to the same bits.
     assert first == second
-    assert first["history"][-1]["params"]["x"] == first["final"]["params"]["x"]
+    assert first["history"][-1]["point"]["x"] == first["final"]["point"]["x"]

@@ -129,7 +129,7 @@ steps: 50
 dtype: float64
 """
     )
-    params = result.params
+    params = result.final.point
     assert params["w"] == pytest.approx([1.0, 1.0, 1.0], abs=1e-12)
     assert params["y"] == pytest.approx(0.0, abs=1e-12)
     assert isinstance(params["w"], list) and len(params["w"]) == 3

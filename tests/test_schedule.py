@@ -117,7 +117,7 @@ def test_the_history_lr_column_follows_the_schedule_in_json(cli, write_config):
     history = json.loads(result.stdout)["runs"][0]["history"]
     lrs = [row.get("lr") for row in history[:6]]
     assert lrs == pytest.approx([0.05, 0.05, 0.005, 0.005, 0.0005, 0.0005], rel=1e-12)
-    assert "lr" not in history[-1]  # the last record is the end point: no update follows it
+    assert history[-1]["lr"] is None  # the last record is the end point: no update follows it
 
 
 # ---- refusals ---------------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_json_has_every_run(cli, write_config):
     assert len(sweep["runs"]) == 8
     assert [a["label"] for a in sweep["axes"]] == ["lr", "momentum"]
     run = sweep["runs"][6]  # lr 0.4, μ 0: diverged
-    assert run["settings"] == {"lr": 0.4, "momentum": 0.0}
+    assert run["swept"] == {"lr": 0.4, "momentum": 0.0}
     # x_t + 1/3 = (7/3)(1 − 6·0.4)^t = (7/3)(−1.4)^t: f + 4/3 = 3(x + 1/3)² passes the blow-up limit at:
     first = next(t for t in range(1000) if 3 * ((7 / 3) * 1.4**t) ** 2 - 4 / 3 > 1e20)
     assert run["status"] == "diverged" and run["diverged_at"] == run["steps"] == first

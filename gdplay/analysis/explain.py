@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from gdplay.analysis.derivatives import HessianReport, analyse_hessian
 from gdplay.analysis.minimum import Minimum, find_minimum
 from gdplay.analysis.theory import GD, HEAVY_BALL, Measured, Method, Prediction, measure_rate, method_for, predict
-from gdplay.engine.execute import run_problem
-from gdplay.engine.problem import Problem
 from gdplay.engine.runner import Progress
+from gdplay.pipeline import Planned, run_one
+from gdplay.problems.base import Objective
 from gdplay.results.model import RunResult
+from gdplay.results.serialize import json_safe, run_record
 
 AGREE = 0.01  # predicted and measured rates closer than this agree
 
@@ -28,6 +30,7 @@ AGREE = 0.01  # predicted and measured rates closer than this agree
 @dataclass(frozen=True)
 class Explanation:
     name: str
+    objective: Objective
     minimum: Minimum
     hessian: HessianReport
     method: Method | None
@@ -43,8 +46,46 @@ class Explanation:
         grew = self.measured.rate is not None and self.measured.rate > 1.0
         return self.result.status == "diverged" or grew
 
+    def to_dict(self) -> dict[str, Any]:
+        """The `explain --json` record: the run's record (as `gdplay run --json`, without its
+        history), then the minimum, the Hessian there, the prediction, the measurement, the verdict."""
+        p, m = self.prediction, self.measured
+        record = run_record(self.result, history=False)
+        record.update(
+            json_safe(
+                {
+                    "minimum": {
+                        "point": self.objective.layout.unflatten(self.minimum.point),
+                        "value": self.minimum.value,
+                        "source": self.minimum.source,
+                    },
+                    "eigenvalues": self.hessian.eigenvalues,
+                    "condition_number": self.hessian.condition_number,
+                    "method": p.method.kind if p else None,
+                    "not_covered": self.not_covered or None,
+                    "predicted_rate": p.rate if p else None,
+                    "measured_rate": m.rate,
+                    "stable": p.stable if p else None,
+                    "lr_bound": p.lr_bound if p else None,
+                    "degenerate": p.degenerate if p else None,
+                    "stability_rule": p.stability_rule if p else None,
+                    "rate_rule": p.rate_rule if p else None,
+                    "best": p.best if p else {},
+                    "measured_window": [m.first, m.last] if m.rate is not None else None,
+                    "measured_error": m.error,
+                    "measured_reason": m.reason or None,
+                    "diverged": self.diverged,
+                    "verdict": " ".join(self.verdict),
+                    "verdict_lines": self.verdict,
+                }
+            )
+        )
+        return record
 
-def explain_problem(problem: Problem, progress: Progress | None = None) -> Explanation:
+
+def explain_planned(planned: Planned, progress: Progress | None = None) -> Explanation:
+    """Find the minimum, predict from the Hessian there, run (through the pipeline), measure, compare."""
+    problem = planned.problem
     objective = problem.objective
     minimum = find_minimum(objective, problem.start)
     hessian = analyse_hessian(objective, minimum.point)
@@ -55,13 +96,13 @@ def explain_problem(problem: Problem, progress: Progress | None = None) -> Expla
         prediction = predict(method, hessian.eigenvalues, hessian.zero_tolerance)
     if method is not None and prediction is None:
         why_not = "the Hessian at the minimum is not finite, so the theory has nothing to work with"
-    result = run_problem(problem, progress=progress)
+    result = run_one(planned, progress=progress, judge=False).result
     points = result.history.points if result.history is not None else []
     # Momentum methods carry x_{k-1} in their state (for optimizers the theory does not cover, too).
     two_step = (method is not None and method.kind != GD) or bool(problem.options.get("momentum", 0.0))
     measured = measure_rate(points, minimum.point, two_step, problem.dtype)
     sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured)
-    return Explanation(cfg.name, minimum, hessian, method, why_not, prediction, result, measured, sentences)
+    return Explanation(cfg.name, objective, minimum, hessian, method, why_not, prediction, result, measured, sentences)
 
 
 def verdict(

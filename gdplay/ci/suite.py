@@ -50,16 +50,19 @@ class Case:
         return []
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"config": self.config, "run": self.run, "outcome": self.outcome}
-        if self.message:
-            out["message"] = self.message
-        if self.outcome_checks is not None:
-            out["checks"] = [c.to_dict() for c in self.outcome_checks.checks]
+        """The case in `check --json`: the file, the outcome, the checks, then the run's record
+        (the same keys as `gdplay run --json`) when it ran."""
+        out: dict[str, Any] = {
+            "file": self.config,
+            "name": self.run,
+            "outcome": self.outcome,
+            "message": self.message or None,
+            "checks": [c.to_dict() for c in self.outcome_checks.checks] if self.outcome_checks is not None else None,
+        }
         if self.result is not None:
-            full = self.result.to_dict()
-            for key in ("status", "reason", "steps", "final", "device", "dtype", "seed", "wall_time_s", "torch"):
-                out[key] = full[key]
-            out["gdplay"] = full["gdplay"]
+            record = self.result.to_dict()
+            record.pop("name")
+            out.update(record)
         return out
 
 
@@ -123,19 +126,16 @@ def run_case(display: str, loaded: Any, allow_python: bool = False) -> Case:
     name = loaded.config.name
     if loaded.config.expect is None:
         return Case(display, name, SKIPPED, "no expect: block", loaded.index, loaded=loaded)
-    from gdplay.engine.execute import run_problem
-    from gdplay.engine.problem import build_problem
-    from gdplay.results.expect import bind, evaluate
+    from gdplay.pipeline import plan, run_one
 
     try:
-        problem = build_problem(loaded, allow_python=allow_python)
-        bind(loaded, problem.objective.layout, problem.objective.minimizers, problem.objective.f_min)
+        (planned,) = plan([loaded], allow_python=allow_python)
     except ConfigError as exc:
         return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
-    result = run_problem(problem, record=False)
-    if result.status == "interrupted":
+    judged = run_one(planned, record=False)
+    result, outcome = judged.result, judged.expect
+    if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)
-    outcome = evaluate(loaded.config.expect, result)
     verdict = PASSED if outcome.passed else FAILED
     return Case(display, name, verdict, "", loaded.index, outcome, result, loaded)
 

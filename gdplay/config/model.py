@@ -8,10 +8,9 @@ Every error is a ConfigError naming the file, the line and the dotted key, with 
 
 from __future__ import annotations
 
-import copy
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from gdplay.config.yamlio import Document, Path_, dotted, load_file, load_text
 from gdplay.errors import ConfigError, Location
@@ -49,7 +49,9 @@ class ObjectiveConfig(_Strict):
         None, description="A formula in the variables that init names.", examples=["3*x**2 + 2*x - 1"]
     )
     name: str | None = Field(None, description="A built-in objective (see `gdplay list`).", examples=["rosenbrock"])
-    python: str | None = Field(
+    # A callable comes only from Python data (the API's dict form), so it needs no --allow-python;
+    # the schema describes files, where only the string form can be written.
+    python: str | SkipJsonSchema[Callable[..., Any]] | None = Field(
         None, description="'file.py:function', relative to the config; needs --allow-python.", examples=["my_f.py:f"]
     )
     init: dict[str, InitValue] | list[Number] | None = Field(
@@ -348,17 +350,52 @@ class ConfigFile:
     path: str
     runs: list[LoadedRun]
 
+    def with_overrides(self, overrides: Sequence[Any]) -> ConfigFile:
+        """The same runs with overrides applied (`key=value` strings or (keys, value) pairs), validated
+        again from what the file said, so errors still point into it."""
+        patches = [o if isinstance(o, tuple) else _parse_override(o) for o in overrides]
+        runs = []
+        for run in self.runs:
+            merged = _plain_data(run.raw)
+            for keys, value in patches:
+                _apply(merged, keys, value)
+            runs.append(_validate(merged, run.document, run.index, run.base_dir))
+        return ConfigFile(path=self.path, runs=runs)
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ConfigFile:
+
+def load_config(path: str | Path, overrides: Sequence[Any] = ()) -> ConfigFile:
     """Load a config file into validated runs, applying `--set key=value` overrides."""
     return _from_document(load_file(path), Path(path).resolve().parent, Path(path).stem, overrides)
 
 
-def load_config_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ConfigFile:
+def load_config_text(text: str, file: str = "<string>", overrides: Sequence[Any] = ()) -> ConfigFile:
     return _from_document(load_text(text, file), Path.cwd(), Path(file).stem, overrides)
 
 
-def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence[str]) -> ConfigFile:
+def load_config_data(
+    data: Mapping[str, Any], file: str = "<config>", base_dir: str | Path | None = None, overrides: Sequence[Any] = ()
+) -> ConfigFile:
+    """Validate a config given as Python data (the API's dict form): the same checks and messages
+    as a file, located by key path (there are no lines). Relative paths resolve from `base_dir`
+    (default: the working folder)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"expected a mapping at the top level, got {_kind(data)}", Location(file=file))
+    doc = Document(data=_plain_data(data), file=file)
+    return _from_document(
+        doc, Path(base_dir or Path.cwd()).resolve(), Path(file).stem.strip("<>") or "config", overrides
+    )
+
+
+def _plain_data(value: Any) -> Any:
+    """Mappings and sequences as dicts and lists (deep copies later must not copy a user's callable's closure)."""
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return value
+
+
+def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence[Any]) -> ConfigFile:
     data = doc.data
     if data is None:
         raise ConfigError(
@@ -369,7 +406,8 @@ def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"unknown key {key!r}", doc.location((str(key),)), did_you_mean(str(key), TOP_LEVEL_KEYS))
-    patches = [_parse_override(o) for o in overrides]
+    # `--set key=value` strings, or (keys, value) pairs from the Python API (values as given)
+    patches = [o if isinstance(o, tuple) else _parse_override(o) for o in overrides]
     base = {k: v for k, v in data.items() if k != "runs"}
     entries: list[tuple[int | None, dict[str, Any]]]
     runs = data.get("runs")
@@ -393,7 +431,7 @@ def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence
     loaded: list[LoadedRun] = []
     names: set[str] = set()
     for index, merged in entries:
-        merged = copy.deepcopy(merged)
+        merged = _plain_data(merged)  # fresh dicts and lists; a callable stays the same object
         for keys, value in patches:
             _apply(merged, keys, value)
         merged.setdefault("name", stem if index is None else f"{stem}[{index}]")
@@ -408,13 +446,13 @@ def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence
 def _merge_run(base: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
     """A run entry overrides the top level key by key; naming another optimizer or
     objective replaces that whole block (so `momentum` does not leak into `adam`)."""
-    merged = copy.deepcopy(dict(base))
+    merged = _plain_data(dict(base))
     for key, value in entry.items():
         old = merged.get(key)
         if isinstance(old, dict) and isinstance(value, dict) and not _replaces(key, old, value):
-            merged[key] = {**old, **copy.deepcopy(value)}
+            merged[key] = {**old, **_plain_data(value)}
         else:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = _plain_data(value)
     return merged
 
 

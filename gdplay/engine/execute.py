@@ -1,7 +1,12 @@
-"""Run a Problem: seed, place the start on its device, run the engine, collect a RunResult."""
+"""Run a Problem: seed, place the start on its device, run the engine, collect a RunResult.
+
+The seed goes into torch's global generator (so any randomness a Python objective draws is
+reproducible); callers wrap runs in gdplay.engine.state.kept_state, which restores it.
+"""
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 import torch
@@ -18,7 +23,7 @@ from gdplay.engine.runner import (
     Progress,
     run_batch,
 )
-from gdplay.results.model import History, RunResult
+from gdplay.results.model import History, RunResult, Status
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -26,6 +31,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 def run_problem(problem: Problem, progress: Progress | None = None, record: bool = True) -> RunResult:
     """One run, as a batch of one on the engine every sweep uses."""
     cfg = problem.config
+    threads = torch.get_num_threads()
     torch.manual_seed(cfg.seed)
     dtype = DTYPES[problem.dtype]
     starts = torch.tensor([list(problem.start)], dtype=dtype, device=problem.device)
@@ -43,16 +49,16 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         schedule=problem.schedule,
     )
     trace = run_batch(spec, progress)
-    return result_from_trace(problem, trace, 0)
+    return result_from_trace(problem, trace, 0, threads)
 
 
-def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResult:
+def result_from_trace(problem: Problem, trace: BatchTrace, row: int, threads: int | None = None) -> RunResult:
     """The RunResult of one row of a batch trace."""
     cfg = problem.config
     lr = cfg.optimizer.lr
     status_code = int(trace.status[row])
     stop = int(trace.stop[row])
-    status = STATUS_NAMES[status_code]
+    status = Status(STATUS_NAMES[status_code])
     history = None
     if trace.history_x is not None and trace.history_f is not None and trace.history_g is not None:
         n = stop + 1
@@ -62,10 +68,11 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResul
             values=trace.history_f[:n, row].tolist(),
             grad_norms=trace.history_g[:n, row].tolist(),
             lrs=trace.row_lrs(row),
+            layout=problem.objective.layout,
         )
     final_value = float(trace.final_f[row])
     grad_norm = float(trace.final_g[row])
-    reason = _reason(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, grad_norm)
+    reason = reason_for(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, grad_norm)
     return RunResult(
         name=problem.name,
         status=status,
@@ -87,12 +94,16 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResul
         objective_formula=problem.objective.formula,
         minimizers=problem.objective.minimizers,
         f_min=problem.objective.f_min,
-        config=_plain(cfg.model_dump(by_alias=True, warnings=False)),
+        config=plain_config(cfg),
         diverged_at=stop if status_code == DIVERGED else None,
+        python_version=platform.python_version(),
+        threads=threads if threads is not None else torch.get_num_threads(),
+        deterministic=torch.are_deterministic_algorithms_enabled(),
     )
 
 
-def _reason(status: int, cause: int, stop: int, steps: int, tol: float | None, gnorm: float) -> str:
+def reason_for(status: int, cause: int, stop: int, steps: int, tol: float | None, gnorm: float) -> str:
+    """The one sentence a result gives for how it ended (runs and sweep rows alike)."""
     if status == DIVERGED:
         return f"diverged at step {stop}: {CAUSES.get(cause, 'blow-up')}"
     if status == CONVERGED:
@@ -102,9 +113,18 @@ def _reason(status: int, cause: int, stop: int, steps: int, tol: float | None, g
     return f"ran all {steps} steps"
 
 
+def plain_config(cfg: Any) -> dict[str, Any]:
+    """A run config as plain data, unset keys left out (what a result records of its config)."""
+    return _plain(cfg.model_dump(by_alias=True, warnings=False))  # type: ignore[no-any-return]
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if callable(value):  # objective.python given as a callable (the API): its label, as the formula shows it
+        from gdplay.problems.python_objective import python_target
+
+        return python_target(value)
     return value

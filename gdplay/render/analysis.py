@@ -1,7 +1,7 @@
-"""Rich renderables and JSON documents for `gdplay grad`, `gdplay hessian` and `gdplay explain`.
+"""Rich renderables for `gdplay grad`, `gdplay hessian` and `gdplay explain`.
 
-Builds tables and plain data; never prints. Every table states the formula behind its numbers.
-JSON documents carry no NaN or inf (those become null).
+Builds tables; never prints. Every table states the formula behind its numbers. (Their JSON
+documents are the results' own `to_dict`, in gdplay.analysis.)
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gdplay.analysis.derivatives import FD_TRUST, RTOL, STEPS, Float32Effect, GradientCheck, HessianReport
+from gdplay.analysis.derivatives import FD_TRUST, RTOL, STEPS, GradientCheck, HessianReport
 from gdplay.analysis.explain import AGREE, Explanation
 from gdplay.problems.base import Layout, Objective
 from gdplay.render.report import fmt
-from gdplay.results.model import json_safe
 
-FLOAT32_EPS = 1.1920929e-07
 VERDICT_STYLE = {"agree": "green", "disagree": "bold red", "inconclusive": "yellow", "not finite": "bold red"}
 KIND_STYLE = {"minimum": "green", "maximum": "magenta", "saddle": "yellow", "degenerate": "cyan", "undefined": "red"}
 
@@ -46,23 +44,6 @@ def point_text(layout: Layout, point: list[float]) -> str:
 
 
 # ---- grad ---------------------------------------------------------------------------------------
-
-
-def float32_note(effect: Float32Effect, value: float) -> str:
-    """Why the comparison runs in float64 although the config says float32, with this point's numbers."""
-    typical = FLOAT32_EPS * max(1.0, abs(value)) / effect.step
-    text = (
-        "the config runs in float32, but this comparison runs in float64: float32 keeps about 7 digits "
-        f"(ε = {FLOAT32_EPS:.1e}), and a central difference divides f's rounding error, about ε·|f|, by 2h; "
-        f"at h = {effect.step:g} that is an error of order {typical:.1g} here, a mismatch that would say "
-        "nothing about the derivative"
-    )
-    if effect.difference_error == 0 and effect.autograd_error == 0:
-        return text + " (at this point float32 happens to be exact: every value involved is representable)"
-    return text + (
-        f" (here: float32 difference off by {fmt(effect.difference_error, 2)}, "
-        f"float32 autograd off by {fmt(effect.autograd_error, 2)})"
-    )
 
 
 GRAD_SUMMARY = {
@@ -117,35 +98,6 @@ def grad_renderable(name: str, objective: Objective, check: GradientCheck, note:
     return Group(header, table, notes, Text(""))
 
 
-def grad_document(
-    name: str, layout: Layout, check: GradientCheck, config_dtype: str, note: str | None
-) -> dict[str, Any]:
-    def per(values: list[Any]) -> dict[str, Any]:
-        return dict(zip(check.labels, values, strict=True))
-
-    document: dict[str, Any] = json_safe(
-        {
-            "name": name,
-            "point": layout.unflatten(check.point),
-            "value": check.value,
-            "autograd": per(check.autograd),
-            "finite_difference": per(check.finite_difference),
-            "abs_error": per(check.abs_error),
-            "rel_error": per(check.rel_error),
-            "step": per(check.step),
-            "fd_error_estimate": per(check.fd_error),
-            "tolerance": per(check.tolerance),
-            "verdicts": per(check.verdicts),
-            "verdict": check.verdict,
-            "gradcheck": {"passed": check.gradcheck, "message": check.gradcheck_message},
-            "dtype": "float64",
-            "config_dtype": config_dtype,
-            "float32_note": note,
-        }
-    )
-    return document
-
-
 # ---- hessian ------------------------------------------------------------------------------------
 
 
@@ -184,24 +136,6 @@ def hessian_renderable(name: str, objective: Objective, report: HessianReport) -
         if any(g != 0 for g in report.gradient):
             _row(notes, "note", "∇f ≠ 0 here: not a critical point, so the kind describes the curvature only")
     return Group(header, table, notes, Text(""))
-
-
-def hessian_document(name: str, layout: Layout, report: HessianReport) -> dict[str, Any]:
-    document: dict[str, Any] = json_safe(
-        {
-            "name": name,
-            "point": layout.unflatten(report.point),
-            "value": report.value,
-            "variables": report.labels,
-            "gradient": report.gradient,
-            "matrix": report.matrix,
-            "eigenvalues": report.eigenvalues,
-            "kind": report.kind,
-            "condition_number": report.condition_number,
-            "zero_tolerance": report.zero_tolerance,
-        }
-    )
-    return document
 
 
 # ---- explain ------------------------------------------------------------------------------------
@@ -254,48 +188,3 @@ def explain_renderable(objective: Objective, e: Explanation) -> RenderableType:
     for i, sentence in enumerate(e.verdict):
         verdict.append(("" if i == 0 else "\n") + sentence, style="bold" if i == 0 else "")
     return Group(Text(f"{e.name}: {objective.formula}", style="bold"), facts, verdict, Text(""))
-
-
-def explain_document(objective: Objective, e: Explanation) -> dict[str, Any]:
-    p, m, r = e.prediction, e.measured, e.result
-    document: dict[str, Any] = json_safe(
-        {
-            "name": e.name,
-            "predicted_rate": p.rate if p else None,
-            "measured_rate": m.rate,
-            "stable": p.stable if p else None,
-            "lr_bound": p.lr_bound if p else None,
-            "degenerate": p.degenerate if p else None,
-            "eigenvalues": e.hessian.eigenvalues,
-            "verdict": " ".join(e.verdict),
-            "verdict_lines": e.verdict,
-            "method": p.method.kind if p else None,
-            "not_covered": e.not_covered or None,
-            "optimizer": r.optimizer,
-            "lr": r.lr,
-            "options": r.options,
-            "stability_rule": p.stability_rule if p else None,
-            "rate_rule": p.rate_rule if p else None,
-            "best": p.best if p else {},
-            "minimum": {
-                "point": objective.layout.unflatten(e.minimum.point),
-                "value": e.minimum.value,
-                "source": e.minimum.source,
-            },
-            "condition_number": e.hessian.condition_number,
-            "measured_window": [m.first, m.last] if m.rate is not None else None,
-            "measured_error": m.error,
-            "measured_reason": m.reason or None,
-            "diverged": e.diverged,
-            "run": {
-                "status": r.status,
-                "reason": r.reason,
-                "steps": r.steps,
-                "diverged_at": r.diverged_at,
-                "final_point": objective.layout.unflatten(r.final_point),
-                "final_value": r.final_value,
-            },
-            "dtype": r.dtype,
-        }
-    )
-    return document

@@ -190,6 +190,25 @@ def render(
     size: (width, height) in pixels; None means 12 × 5 inches at `dpi`.
     zoom: for a built-in, draw the box around the paths instead of its whole domain.
     """
+    fig, (width, height, kind, legend, box) = _draw_runs(objective, results, size, dpi, fmt, zoom)
+    return _picture(fig, fmt, dpi, width, height, kind, legend, box)
+
+
+def runs_figure(
+    objective: Objective, results: Sequence[RunResult], size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI
+) -> Any:
+    """The same picture as a matplotlib Figure (for notebooks: nothing is written)."""
+    return _draw_runs(objective, results, size, dpi, "png", False)[0]
+
+
+def _draw_runs(
+    objective: Objective,
+    results: Sequence[RunResult],
+    size: tuple[int, int] | None,
+    dpi: int,
+    fmt: str,
+    zoom: bool,
+) -> tuple[Any, tuple[int, int, str, Any, Any]]:
     fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
     colors = [_color(i) for i in range(len(results))]
     dim = objective.dim
@@ -208,7 +227,7 @@ def render(
     labels = [run_label(r) for r in results]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
     fig.suptitle(_text(describe(objective)), fontsize="medium")
-    return _picture(fig, fmt, dpi, width, height, kind, legend, box)
+    return fig, (width, height, kind, legend, box)
 
 
 def _figure(size: tuple[int, int] | None, default: tuple[int, int], dpi: int, fmt: str) -> tuple[Any, int, int]:
@@ -410,6 +429,18 @@ def render_sweep(
     boundary (for a quadratic swept over lr) drawn as a line. Nothing is smoothed: one cell,
     one colour, straight from the table `gdplay sweep` prints.
     """
+    fig, (width, height, legend) = _draw_sweep(result, table, size, dpi, fmt)
+    return _picture(fig, fmt, dpi, width, height, "heatmap", legend, [])
+
+
+def sweep_figure(result: Any, table: Any, size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> Any:
+    """The same heatmap as a matplotlib Figure (for notebooks: nothing is written)."""
+    return _draw_sweep(result, table, size, dpi, "png")[0]
+
+
+def _draw_sweep(
+    result: Any, table: Any, size: tuple[int, int] | None, dpi: int, fmt: str
+) -> tuple[Any, tuple[int, int, Any]]:
     fig, width, height = _figure(size, HEATMAP_SIZE, dpi, fmt)
     import numpy as np
     from matplotlib.lines import Line2D
@@ -464,7 +495,7 @@ def render_sweep(
         )
     legend = fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles))) if handles else None
     fig.suptitle(_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
-    return _picture(fig, fmt, dpi, width, height, "heatmap", legend, [])
+    return fig, (width, height, legend)
 
 
 def _hatch(i: int, j: int) -> Any:

@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from gdplay.render.sparkline import sparkline
-from gdplay.results.model import RunResult, sample_steps
+from gdplay.results.model import RunResult
+from gdplay.results.serialize import sample_steps
 
 STATUS_STYLE = {"converged": "green", "max_steps": "cyan", "diverged": "bold red", "interrupted": "yellow"}
 MAX_COORD_COLUMNS = 4  # more coordinates than this are shown as one compact vector column
@@ -43,7 +44,7 @@ def fmt_point(result: RunResult, point: Sequence[float]) -> str:
 
 def convergence_table(result: RunResult, every: int | None = None) -> Table:
     """Step, point, f(x) and gradient norm, sampled so that long runs stay readable."""
-    table = Table(title=f"{result.name}: {result.objective_formula}", title_justify="left", expand=False)
+    table = Table(title=Text(f"{result.name}: {result.objective_formula}"), title_justify="left", expand=False)
     table.add_column("step", justify="right")
     labels = result.layout.labels()
     per_coordinate = len(labels) <= MAX_COORD_COLUMNS
@@ -86,8 +87,8 @@ def summary(result: RunResult, chart: bool = True) -> Table:
     table.add_row("final point", fmt_point(result, result.final_point))
     table.add_row("f(x)", fmt(result.final_value, 10))
     table.add_row("|∇f|", fmt(result.final_grad_norm, 4))
-    if result.distance_to_min is not None:
-        table.add_row("distance to min", fmt(result.distance_to_min, 4))
+    if result.distance is not None:
+        table.add_row("distance to min", fmt(result.distance, 4))
     if result.gap is not None:
         table.add_row("f − f*", fmt(result.gap, 4))
     table.add_row("steps", str(result.steps))
@@ -117,7 +118,7 @@ def comparison(results: Sequence[RunResult]) -> Table:
     """One row per run: the end of each, side by side (with f − f* and the distance to the
     nearest known minimiser when some run's objective knows its minima)."""
     table = Table(title="summary", title_justify="left")
-    known = any(r.gap is not None or r.distance_to_min is not None for r in results)
+    known = any(r.gap is not None or r.distance is not None for r in results)
     for name, justify in [
         ("run", "left"),
         ("optimizer", "left"),
@@ -132,7 +133,7 @@ def comparison(results: Sequence[RunResult]) -> Table:
     ]:
         table.add_column(name, justify=justify, no_wrap=name != "final point")  # type: ignore[arg-type]
     for r in results:
-        facts = [fmt(r.gap, 4), fmt(r.distance_to_min, 4)] if known else []
+        facts = [fmt(r.gap, 4), fmt(r.distance, 4)] if known else []
         table.add_row(
             r.name,
             r.optimizer,

@@ -1,21 +1,18 @@
-"""Rich renderables and file formats for sweeps: the grid table, the per-run table, JSON, CSV.
+"""Rich renderables for sweeps: the grid table and the per-run table.
 
-Builds tables and text; never prints. The CLI decides where they go.
+Builds tables and text; never prints. The CLI decides where they go (JSON and CSV are in
+gdplay.sweep.export).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gdplay.results.model import SCHEMA_VERSION, json_safe
-from gdplay.sweep.grid import Cell, GridTable, SweepResult, run_rows
+from gdplay.sweep.grid import Cell, GridTable, SweepResult
 
 DIVERGED = "✗"
 BEST = "★"
@@ -177,7 +174,7 @@ def runs_table(result: SweepResult) -> Table:
         status = result.status[b]
         cells.append(status)
         cells.append(str(int(result.stop[b])))
-        gap = result.gap(b)
+        gap = result.excess(b)
         cells.append(_num(gap, 4) if gap is not None else _num(float(result.final_f[b])))
         cells.append(_num(float(result.final_g[b])))
         point = result.final_x[b].tolist()
@@ -185,95 +182,3 @@ def runs_table(result: SweepResult) -> Table:
         style = "red" if status == "diverged" else ""
         table.add_row(*cells, style=style)
     return table
-
-
-def sweep_document(results: list[tuple[SweepResult, GridTable]]) -> dict[str, Any]:
-    """The `--json` document of `gdplay sweep` (schema version 1)."""
-    return {"schema_version": SCHEMA_VERSION, "sweeps": [_sweep_dict(r, t) for r, t in results]}
-
-
-def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
-    best = None
-    if table.best is not None:
-        i, j = table.best
-        best = {table.rows.label: _plain(table.rows.values[i])} if table.rows.kind != "all" else {}
-        if table.cols:
-            best[table.cols.label] = _plain(table.cols.values[j])
-    out: dict[str, Any] = {
-        "name": result.name,
-        "objective": result.objective,
-        "steps": result.steps,
-        "tol": result.tol,
-        "f_min": result.f_min,
-        "device": result.device,
-        "dtype": result.dtype,
-        "axes": [{"key": a.key, "label": a.label, "values": [_plain(v) for v in a.values]} for a in result.axes],
-        "grid": {
-            "rows": table.rows.label if table.rows.kind != "all" else None,
-            "cols": table.cols.label if table.cols else None,
-            "best": best,
-            "max_stable_lr": [json_safe(b) for b in table.bounds] or None,
-        },
-        "predicted": (
-            {"lambda_min": result.curvature.lam_min, "lambda_max": result.curvature.lam_max}
-            if result.curvature is not None
-            else None
-        ),
-        "counts": {s: result.status.count(s) for s in sorted(set(result.status))},
-        "notes": list(result.notes),
-        "wall_time_s": result.wall_time_s,
-        "runs": run_rows(result),
-    }
-    return out
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def sweep_csv(results: list[SweepResult]) -> str:
-    """One line per run (every sweep of the file), with its settings, status and final state."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    # lr and optimizer have their own columns; other swept options and schedule options get one each
-    labels_all = sorted({a.label for r in results for a in r.axes if a.kind in ("option", "schedule")})
-    starts = max((len(r.layout.labels()) for r in results if any(a.kind == "start" for a in r.axes)), default=0)
-    coords = max(len(r.layout.labels()) for r in results)
-    header = ["sweep", "run", *labels_all]
-    header += [f"start_{i}" for i in range(starts)]
-    header += ["optimizer", "lr", "options", "schedule", "status", "steps", "diverged_at"]
-    header += ["f", "f_minus_fstar", "grad_norm"]
-    header += [f"x_{i}" for i in range(coords)]
-    writer.writerow(header)
-    for result in results:
-        start_axis = next((k for k, a in enumerate(result.axes) if a.kind == "start"), None)
-        for row in run_rows(result):
-            settings = row["settings"]
-            line = [result.name, row["run"]]
-            line += [_csv(settings.get(label)) for label in labels_all]
-            if starts:
-                point = (
-                    list(result.axes[start_axis].values[int(result.index[row["run"], start_axis])])
-                    if (start_axis is not None)
-                    else []
-                )
-                line += [_csv(v) for v in point] + [""] * (starts - len(point))
-            final = row["final"]
-            options = ";".join(f"{k}={_csv(v)}" for k, v in row["options"].items())
-            line += [row["optimizer"], _csv(row["lr"]), options, row["schedule"] or "", row["status"], row["steps"]]
-            line.append(_csv(row["diverged_at"]))
-            line += [_csv(final["value"]), _csv(final["gap"]), _csv(final["grad_norm"])]
-            point = list(final["point"].values())
-            line += [_csv(v) for v in point] + [""] * (coords - len(point))
-            writer.writerow(line)
-    return buffer.getvalue()
-
-
-def _csv(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    if isinstance(value, list | tuple):
-        return " ".join(_csv(v) for v in value)
-    return str(value)

@@ -20,7 +20,8 @@ from typing import Any
 
 from gdplay.config.model import ExpectConfig, LoadedRun
 from gdplay.problems.base import Layout
-from gdplay.results.model import RunResult, json_safe
+from gdplay.results.model import RunResult
+from gdplay.results.serialize import json_safe
 
 RELATION_NAMES = {"≈": "within_tolerance", "=": "equals", "≤": "at_most"}  # for JSON readers
 

@@ -1,41 +1,95 @@
 """Results as data: what a run did, ready for reports, checks, plots and JSON.
 
-Nothing here prints. `RunResult.to_dict` gives the machine-readable form (schema
-version 1): non-finite numbers become null and the status says why. Every result
-records what produced it: config, seed, dtype, device, torch and gdplay versions.
+One record per run, the same in every command (run, compare, explain, check, plot and each
+sweep row): settings, status, the final state, history, timing and provenance. Nothing here
+prints. `RunResult.to_dict` is the JSON form (schema v2, written by gdplay.results.serialize):
+non-finite numbers become null and the status says why.
+
+    final.point     x_T, by variable            final.value      f(x_T)
+    final.grad_norm |∇f(x_T)|                   final.distance   min over known minimisers x* of |x_T − x*|
+    final.gap       f(x_T) − f*, None when the exact minimum value f* is unknown
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, overload
 
 from gdplay import __version__
 from gdplay.problems.base import Layout
 
-SCHEMA_VERSION = 1
+
+class Status(StrEnum):
+    """How a run ended. A StrEnum: `Status.CONVERGED == "converged"`."""
+
+    CONVERGED = "converged"  # |∇f| < tol
+    MAX_STEPS = "max_steps"  # ran every step without meeting tol (or had no tol)
+    DIVERGED = "diverged"  # f or x stopped being finite, or |f| passed the blow-up bound
+    INTERRUPTED = "interrupted"  # Ctrl-C: the steps done so far
 
 
 @dataclass(frozen=True)
-class History:
-    """One record per step t = 0..steps: the point x_t, f(x_t), |∇f(x_t)| and the lr used after it."""
+class History(Sequence[dict[str, Any]]):
+    """One record per step t = 0..steps: the point x_t, f(x_t), |∇f(x_t)| and the lr used after it.
+
+    Kept as columns (cheap to plot and measure); read as a list it gives records
+    `{"step", "point", "value", "grad_norm", "lr"}`, the point by variable name.
+    """
 
     steps: list[int]
     points: list[list[float]]
     values: list[float]
     grad_norms: list[float]
     lrs: list[float]
+    layout: Layout | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self.record(k) for k in range(*i.indices(len(self)))]
+        return self.record(range(len(self))[i])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self.record(k) for k in range(len(self)))
+
+    def record(self, i: int) -> dict[str, Any]:
+        point = self.layout.unflatten(self.points[i]) if self.layout is not None else list(self.points[i])
+        return {
+            "step": self.steps[i],
+            "point": point,
+            "value": self.values[i],
+            "grad_norm": self.grad_norms[i],
+            "lr": self.lrs[i] if i < len(self.lrs) else None,
+        }
+
+
+@dataclass(frozen=True)
+class Final:
+    """The end of a run: where it stopped and how good that is (see the module docstring)."""
+
+    point: dict[str, Any]
+    value: float
+    grad_norm: float
+    distance: float | None
+    gap: float | None
 
 
 @dataclass(frozen=True)
 class RunResult:
     name: str
-    status: str  # converged | max_steps | diverged | interrupted
+    status: Status
     reason: str  # one sentence: why it stopped
     steps: int  # updates done
-    final_point: list[float]
+    final_point: list[float]  # the final point, flat (final.point has it by variable)
     final_value: float
     final_grad_norm: float
     layout: Layout
@@ -54,13 +108,18 @@ class RunResult:
     config: dict[str, Any] = field(default_factory=dict)
     diverged_at: int | None = None
     gdplay_version: str = __version__
+    python_version: str = ""
+    threads: int | None = None  # torch's intra-op threads when the run started
+    deterministic: bool = False  # torch.are_deterministic_algorithms_enabled()
 
     @property
-    def params(self) -> dict[str, Any]:
-        return self.layout.unflatten(self.final_point)
+    def final(self) -> Final:
+        return Final(
+            self.layout.unflatten(self.final_point), self.final_value, self.final_grad_norm, self.distance, self.gap
+        )
 
     @property
-    def distance_to_min(self) -> float | None:
+    def distance(self) -> float | None:
         """Euclidean distance from the final point to the nearest known global minimiser."""
         return nearest_distance(self.final_point, self.minimizers)
 
@@ -71,92 +130,28 @@ class RunResult:
             return None
         return self.final_value - self.f_min
 
-    def to_dict(self, every: int | None = None) -> dict[str, Any]:
-        final: dict[str, Any] = {
-            "params": json_safe(self.params),
-            "value": json_safe(self.final_value),
-            "grad_norm": json_safe(self.final_grad_norm),
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """What produced these numbers: versions, device, dtype, seed, threads, determinism."""
+        return {
+            "gdplay": self.gdplay_version,
+            "torch": self.torch_version,
+            "python": self.python_version,
+            "device": self.device,
+            "dtype": self.dtype,
+            "seed": self.seed,
+            "threads": self.threads,
+            "deterministic": self.deterministic,
         }
-        if self.minimizers or self.f_min is not None:
-            final["distance_to_min"] = json_safe(self.distance_to_min)
-            final["gap"] = json_safe(self.gap)
-        out: dict[str, Any] = {
-            "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
-            "steps": self.steps,
-            "diverged_at": self.diverged_at,
-            "final": final,
-        }
-        if self.history is not None:
-            rows = sample_steps(len(self.history.steps), every) if every else range(len(self.history.steps))
-            out["history"] = [self.history_row(i) for i in rows]
-        out.update(
-            {
-                "objective": self.objective_formula,
-                "optimizer": self.optimizer,
-                "lr": self.lr,
-                "options": json_safe(self.options),
-                "config": json_safe(self.config),
-                "device": self.device,
-                "dtype": self.dtype,
-                "seed": self.seed,
-                "wall_time_s": self.wall_time_s,
-                "torch": self.torch_version,
-                "gdplay": self.gdplay_version,
-            }
-        )
-        return out
 
-    def history_row(self, i: int) -> dict[str, Any]:
-        h = self.history
-        if h is None:
-            raise ValueError("this result kept no history")
-        row = {
-            "step": h.steps[i],
-            "params": json_safe(self.layout.unflatten(h.points[i])),
-            "value": json_safe(h.values[i]),
-            "grad_norm": json_safe(h.grad_norms[i]),
-        }
-        if i < len(h.lrs):
-            row["lr"] = json_safe(h.lrs[i])
-        return row
+    def to_dict(self, every: int | None = None, config: bool = True) -> dict[str, Any]:
+        """The JSON record of this run (schema v2); history sampled every `every` steps when given."""
+        from gdplay.results.serialize import run_record
+
+        return run_record(self, every, config)
 
 
 def nearest_distance(point: Sequence[float], minimizers: Sequence[Sequence[float]]) -> float | None:
     if not minimizers or not all(math.isfinite(v) for v in point):
         return None
     return min(math.dist(point, m) for m in minimizers)
-
-
-def sample_steps(n: int, every: int | None = None, head: int = 10, body: int = 20) -> list[int]:
-    """Which of n records a table shows: all when few; else the first `head`, then about
-    `body` evenly spaced (or every `every`-th), and always the last."""
-    if n <= 0:
-        return []
-    if every:
-        picked = list(range(0, n, every))
-    elif n <= head + body:
-        picked = list(range(n))
-    else:
-        stride = max(1, math.ceil((n - head) / body))
-        picked = list(range(head)) + list(range(head - 1 + stride, n, stride))
-    if picked[-1] != n - 1:
-        picked.append(n - 1)
-    return picked
-
-
-def json_safe(value: Any) -> Any:
-    """JSON-safe: NaN and ±inf become None, recursively."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def runs_document(results: Sequence[RunResult], every: int | None = None) -> dict[str, Any]:
-    """The `--json` document of `gdplay run`."""
-    return {"schema_version": SCHEMA_VERSION, "runs": [r.to_dict(every) for r in results]}

@@ -34,7 +34,7 @@ from gdplay.optim.factory import accepted_options, check_options, lookup
 from gdplay.optim.registry import OptimizerInfo
 from gdplay.optim.schedule import check_schedule
 from gdplay.problems.base import Objective
-from gdplay.results.model import json_safe
+from gdplay.results.model import RunResult, Status
 from gdplay.suggest import did_you_mean
 
 MAX_RUNS = 10_000_000
@@ -101,17 +101,64 @@ class SweepResult:
     dtype: str = "float32"
     curvature: Any = None  # curvature.Curvature for a quadratic, else None
     interrupted: bool = False
+    causes: Any = None  # [B] int64: why a diverged run stopped (runner.CAUSES)
+    seed: int = 0
+    minimizers: tuple[tuple[float, ...], ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)  # the base run config, as plain data
+    provenance: dict[str, Any] = field(default_factory=dict)  # torch, python, threads, deterministic
 
     @property
     def size(self) -> int:
         return len(self.status)
 
-    def gap(self, row: int) -> float | None:
-        """f − f* (f when f* is unknown) at the end of run `row`; None when not finite."""
+    def excess(self, row: int) -> float | None:
+        """What the grid ranks by: f − f* at the end of run `row`, or f itself when f* is unknown;
+        None when not finite. (The record's `gap` is None when f* is unknown.)"""
         value = float(self.final_f[row])
         if not math.isfinite(value):
             return None
         return value - self.f_min if self.f_min is not None else value
+
+    def run(self, row: int) -> RunResult:
+        """Run `row` as the same result record a single run gives (no history: sweeps keep none;
+        wall time is the whole batch's, since the rows ran together)."""
+        from gdplay.engine.execute import reason_for
+
+        s = int(self.which[row])
+        code, stop = int(self.codes[row]), int(self.stop[row])
+        grad_norm = float(self.final_g[row])
+        cause = int(self.causes[row]) if self.causes is not None else 0
+        status = Status(self.status[row])
+        return RunResult(
+            name=f"{self.name}[{row}]",
+            status=status,
+            reason=reason_for(code, cause, stop, self.steps, self.tol, grad_norm),
+            steps=stop,
+            final_point=self.final_x[row].tolist(),
+            final_value=float(self.final_f[row]),
+            final_grad_norm=grad_norm,
+            layout=self.layout,
+            history=None,
+            optimizer=self.optimizers[s],
+            lr=float(self.lrs[row]),
+            options=dict(self.options[s]),
+            device=self.device,
+            dtype=self.dtype,
+            seed=self.seed,
+            wall_time_s=self.wall_time_s,
+            torch_version=str(self.provenance.get("torch", "")),
+            objective_formula=self.objective,
+            minimizers=self.minimizers,
+            f_min=self.f_min,
+            diverged_at=stop if status == Status.DIVERGED else None,
+            python_version=str(self.provenance.get("python", "")),
+            threads=self.provenance.get("threads"),
+            deterministic=bool(self.provenance.get("deterministic", False)),
+        )
+
+    def runs(self) -> list[RunResult]:
+        """Every row as a result record, in grid order."""
+        return [self.run(b) for b in range(self.size)]
 
     def settings_of(self, row: int) -> dict[str, Any]:
         """The swept values of run `row`, by axis label."""
@@ -533,14 +580,20 @@ def grid_index(sweep: Sweep) -> Any:
 
 def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> SweepResult:
     """Run the whole grid as one batch and keep, per run, only what a report needs."""
+    import platform
+
     import torch
 
     from gdplay.analysis.curvature import quadratic_curvature
+    from gdplay.engine.execute import plain_config
     from gdplay.engine.runner import STATUS_NAMES, run_batch
+    from gdplay.engine.state import kept_state, provenance_environment
 
-    torch.manual_seed(sweep.problem.config.seed)
-    spec = batch_spec(sweep, rowwise)
-    trace = run_batch(spec, progress)
+    with kept_state():
+        provenance = {**provenance_environment(), "python": platform.python_version()}
+        torch.manual_seed(sweep.problem.config.seed)
+        spec = batch_spec(sweep, rowwise)
+        trace = run_batch(spec, progress)
     problem = sweep.problem
     objective = problem.objective
     curvature = quadratic_curvature(objective, problem.start)
@@ -574,6 +627,11 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         dtype=problem.dtype,
         curvature=curvature,
         interrupted=trace.interrupted,
+        causes=trace.cause,
+        seed=problem.config.seed,
+        minimizers=objective.minimizers,
+        config=plain_config(problem.config),
+        provenance=provenance,
     )
 
 
@@ -805,40 +863,3 @@ def _bounds(
     lo = torch.full((n_cols,), math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amin")
     hi = torch.full((n_cols,), -math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amax")
     return [float(a) if a == b and a >= 0 else None for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
-
-
-def run_rows(result: SweepResult) -> list[dict[str, Any]]:
-    """Every run as plain data (the `--json` runs and the `--csv` lines)."""
-    labels = result.layout.labels()
-    points = result.final_x.tolist()
-    values, norms = result.final_f.tolist(), result.final_g.tolist()
-    stops, lrs, which = result.stop.tolist(), result.lrs.tolist(), result.which.tolist()
-    index = result.index.tolist()
-    settings_axes = [
-        (axis.label, [json_safe(result.layout.unflatten(list(v)) if axis.kind == "start" else v) for v in axis.values])
-        for axis in result.axes
-    ]
-    options = [json_safe(o) for o in result.options]
-    out = []
-    for b in range(result.size):
-        s, value, status = which[b], values[b], result.status[b]
-        out.append(
-            {
-                "run": b,
-                "settings": {label: vals[index[b][k]] for k, (label, vals) in enumerate(settings_axes)},
-                "optimizer": result.optimizers[s],
-                "lr": lrs[b],
-                "options": options[s],
-                "schedule": result.schedules[s],
-                "status": status,
-                "steps": stops[b],
-                "diverged_at": stops[b] if status == "diverged" else None,
-                "final": {
-                    "point": {k: json_safe(v) for k, v in zip(labels, points[b], strict=True)},
-                    "value": json_safe(value),
-                    "gap": json_safe(value - result.f_min) if result.f_min is not None else None,
-                    "grad_norm": json_safe(norms[b]),
-                },
-            }
-        )
-    return out

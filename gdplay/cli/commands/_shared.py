@@ -1,18 +1,13 @@
-"""What commands share: option declarations used by several, and (for `grad`, `hessian` and
-`explain`) loading a config's runs and picking one.
+"""What commands share: option declarations used by several, the overrides from flags, the progress bar.
 
 Registers no command (the registry imports it along with the command modules; that is harmless).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
-
-from gdplay.errors import UsageError
-from gdplay.suggest import did_you_mean
 
 CONFIG = typer.Argument(..., help="A YAML config file.")
 AT_HELP = (
@@ -43,25 +38,6 @@ def overrides(
         if value is not None:
             merged.append(f"{key}={value}")
     return merged
-
-
-def load_runs(config: Path, sets: list[str] | None, run_name: str | None) -> list[Any]:
-    """The config's validated runs (LoadedRun), or just the one named `run_name`."""
-    from gdplay.config.model import load_config
-
-    runs = load_config(config, list(sets or [])).runs
-    if run_name is None:
-        return runs
-    chosen = [r for r in runs if r.config.name == run_name]
-    if not chosen:
-        names = [r.config.name for r in runs]
-        raise UsageError(f"--run: {config} has no run named {run_name!r}; {did_you_mean(run_name, names)}")
-    return chosen
-
-
-def document(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run's document as is; several as {"runs": [...]}."""
-    return docs[0] if len(docs) == 1 else {"runs": docs}
 
 
 class ProgressBar:

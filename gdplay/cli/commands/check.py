@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,32 +37,24 @@ def check(
     Exit codes: 0 every expectation met, 1 an expectation was missed, 3 a config is broken
     (and no expectation was missed), 2 usage error (also: nothing to check), 130 interrupted.
     """
-    from gdplay.ci.suite import ERROR, FAILED, INTERRUPTED, SKIPPED, check_file, discover
+    from gdplay.api import check as check_configs
+    from gdplay.ci.suite import ERROR, FAILED, SKIPPED
 
     if every and not update:
         raise UsageError("--all only makes sense with --update")
     if update and sets:
         raise UsageError("--update records what the file itself says; it cannot be combined with --set")
-    files = discover(paths)
-    began = time.perf_counter()
-    cases: list[Any] = []
     changes: list[Any] = []
     skips: list[Any] = []
-    interrupted = False
-    try:
-        for path in files:
-            found = check_file(path, sets or (), allow_python)
-            if update:
-                found, made, left = _update(path, found, every)
-                changes += [(path.as_posix(), c) for c in made]
-                skips += [(path.as_posix(), s) for s in left]
-            cases += found
-            if any(c.outcome == INTERRUPTED for c in found):
-                interrupted = True
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-    seconds = time.perf_counter() - began
+
+    def rewrite(path: Path, found: list[Any]) -> list[Any]:
+        found, made, left = _update(path, found, every)
+        changes.extend((path.as_posix(), c) for c in made)
+        skips.extend((path.as_posix(), s) for s in left)
+        return found
+
+    report = check_configs(paths, sets=sets or (), allow_python=allow_python, on_file=rewrite if update else None)
+    cases, seconds, interrupted = list(report), report.seconds, report.interrupted
     checked = [c for c in cases if c.outcome != SKIPPED]
     if not checked and not interrupted:
         raise UsageError(
@@ -119,21 +110,19 @@ def _update(path: Path, cases: list[Any], every: bool) -> tuple[list[Any], list[
 
 def _emit(cases: list[Any], changes: list[Any], skips: list[Any]) -> None:
     from gdplay.ci.suite import tally
-    from gdplay.results.model import SCHEMA_VERSION
+    from gdplay.results.serialize import document
 
     emit_json(
-        {
-            "schema_version": SCHEMA_VERSION,
-            "summary": tally(cases),
-            "cases": [c.to_dict() for c in cases],
-            "updated": [
-                {"config": config, "run": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}
-                for config, c in changes
+        document(
+            "check",
+            summary=tally(cases),
+            cases=[c.to_dict() for c in cases],
+            updated=[
+                {"file": file, "name": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}
+                for file, c in changes
             ],
-            "not_updated": [
-                {"config": config, "run": s.run, "quantity": s.quantity, "why": s.why} for config, s in skips
-            ],
-        }
+            not_updated=[{"file": file, "name": s.run, "quantity": s.quantity, "why": s.why} for file, s in skips],
+        )
     )
 
 

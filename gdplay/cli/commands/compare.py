@@ -9,7 +9,6 @@ import typer
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
 from gdplay.cli.shell import emit_json, guarded, out
-from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 
 
 @command("compare", order=25)
@@ -32,10 +31,11 @@ def compare(
     status and wall time. The best is the lowest final f among runs that did not diverge. Exit codes
     as for run: 4 when a run diverged.
     """
-    from gdplay.pipeline import build_file, common_objective, run_all
-    from gdplay.render.compare import compare as compare_rows
+    from gdplay.analysis.compare import compare as compare_rows
+    from gdplay.pipeline import common_objective, execute, exit_code, plan
     from gdplay.render.compare import comparison_view
     from gdplay.render.plot import describe
+    from gdplay.results.serialize import document
 
     fmt = None
     if plot is not None:  # check the extra and the file type before any work
@@ -44,24 +44,22 @@ def compare(
         require_matplotlib()
         fmt = format_of(str(plot))
     flags = overrides(sets, steps=steps)
-    runs = build_file(config, flags, allow_python)
-    objective = common_objective(runs)
-    runs = run_all(runs)
-    rows = compare_rows(runs.results, tol)
+    planned = plan([config], flags, allow_python)
+    objective = common_objective(planned)
+    judged = execute(planned, judge=False)
+    results = [j.result for j in judged]
+    interrupted = any(r.status == "interrupted" for r in results)
+    rows = compare_rows(results, tol)
     if json_out:
-        emit_json({"objective": describe(objective), "runs": [row.to_dict() for row in rows]})
+        emit_json(document("compare", objective=describe(objective), runs=[row.to_dict() for row in rows]))
     else:
         out().print(comparison_view(rows, heading=f"{config.name}: {describe(objective)}"))
-    if plot is not None and fmt is not None and not runs.interrupted:
+    if plot is not None and fmt is not None and not interrupted:
         from gdplay.cli.shell import write_atomic_bytes
         from gdplay.render.plot import render
 
-        picture = render(objective, runs.results, fmt=fmt, zoom=zoom)
+        picture = render(objective, results, fmt=fmt, zoom=zoom)
         write_atomic_bytes(plot, picture.data)
         if not json_out:
             out().print(f"wrote {plot} ({picture.width}×{picture.height} px)")
-    if runs.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if any(r.status == "diverged" for r in runs.results):
-        raise typer.Exit(EXIT_DIVERGED)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(exit_code(judged))

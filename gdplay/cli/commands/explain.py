@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, CONFIG, JSON, RUN, SET_HELP, document, load_runs, overrides
+from gdplay.cli.commands._shared import ALLOW_PYTHON, CONFIG, JSON, RUN, SET_HELP, overrides
 from gdplay.cli.shell import emit_json, guarded, out
 from gdplay.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 
@@ -33,27 +34,21 @@ def explain(
     Exit codes: 0 ok, 2 usage error, 3 invalid config or no minimum found, 4 the run diverged,
     130 interrupted.
     """
-    from gdplay.analysis.explain import explain_problem
-    from gdplay.engine.problem import build_problem
-    from gdplay.render.analysis import explain_document, explain_renderable
+    from gdplay.api import explain as explain_configs
+    from gdplay.render.analysis import explain_renderable
+    from gdplay.results.serialize import document
 
-    flags = overrides(sets, None, dtype, steps, None)
-    problems = [build_problem(run, allow_python=allow_python) for run in load_runs(config, flags, run_name)]
-    docs, diverged = [], False
     console = out()
-    interrupted = False
-    for problem in problems:
-        explanation = explain_problem(problem)
-        diverged |= explanation.diverged
-        if json_out:
-            docs.append(explain_document(problem.objective, explanation))
-        else:
-            console.print(explain_renderable(problem.objective, explanation))
-        if explanation.result.status == "interrupted":  # Ctrl-C: show what was done, run no more
-            interrupted = True
-            break
+
+    def show(explanation: Any) -> None:
+        if not json_out:
+            console.print(explain_renderable(explanation.objective, explanation))
+
+    found = explain_configs(
+        config, run=run_name, sets=overrides(sets, None, dtype, steps, None), allow_python=allow_python, on_result=show
+    )
     if json_out:
-        emit_json(document(docs))
-    if interrupted:
+        emit_json(document("explain", runs=[e.to_dict() for e in found]))
+    if found.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_DIVERGED if diverged else EXIT_OK)
+    raise typer.Exit(EXIT_DIVERGED if found.diverged else EXIT_OK)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, AT, CONFIG, JSON, RUN, SET, document, load_runs
+from gdplay.cli.commands._shared import ALLOW_PYTHON, AT, CONFIG, JSON, RUN, SET
 from gdplay.cli.shell import emit_json, guarded, out
 from gdplay.errors import EXIT_EXPECTATION, EXIT_OK
 
@@ -28,25 +28,14 @@ def grad(
     torch.autograd.gradcheck gives a second opinion.
     Exit codes: 0 they agree, 1 they disagree or a derivative is not finite, 2 usage error, 3 invalid config.
     """
-    from gdplay.analysis.derivatives import check_gradient, float32_effect
-    from gdplay.analysis.points import parse_point
-    from gdplay.engine.problem import build_objective
-    from gdplay.render.analysis import float32_note, grad_document, grad_renderable
+    from gdplay.api import grad as gradients
+    from gdplay.render.views import gradients_renderable
+    from gdplay.results.serialize import document
 
-    docs, failed = [], False
-    console = out()
-    for run in load_runs(config, sets, run_name):
-        objective = build_objective(run, allow_python=allow_python)
-        point = parse_point(",".join(at), objective.layout, objective.start) if at else list(objective.start)
-        check = check_gradient(objective, point)
-        note = None
-        if run.config.dtype == "float32":
-            note = float32_note(float32_effect(objective, point, check.autograd), check.value)
-        failed |= check.verdict in ("disagree", "not finite")
-        if json_out:
-            docs.append(grad_document(run.config.name, objective.layout, check, run.config.dtype, note))
-        else:
-            console.print(grad_renderable(run.config.name, objective, check, note))
+    found = gradients(config, at, run=run_name, sets=sets or (), allow_python=allow_python)
     if json_out:
-        emit_json(document(docs))
+        emit_json(document("grad", runs=[g.to_dict() for g in found]))
+    else:
+        out().print(gradients_renderable(found))
+    failed = found.failed
     raise typer.Exit(EXIT_EXPECTATION if failed else EXIT_OK)

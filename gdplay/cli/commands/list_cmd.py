@@ -28,23 +28,26 @@ def listing() -> dict[str, Any]:
     from gdplay.optim.registry import OPTIMIZERS
     from gdplay.problems.describe import summary
     from gdplay.problems.registry import load_builtins
+    from gdplay.results.serialize import document
 
-    return {
-        "schema_version": 1,
-        "objectives": [summary(entry) for entry in load_builtins().values()],
-        "optimizers": [
-            {
-                "name": info.name,
-                "torch_class": info.torch_class,
-                "rule": info.rule,
-                "supported": info.supported,
-                "batchable": info.batchable,
-                "lr_linear": info.lr_linear,
-                "note": optimizer_note(info),
-            }
-            for info in OPTIMIZERS.values()
-        ],
-    }
+    return document(
+        "list",
+        **{
+            "objectives": [summary(entry) for entry in load_builtins().values()],
+            "optimizers": [
+                {
+                    "name": info.name,
+                    "torch_class": info.torch_class,
+                    "rule": info.rule,
+                    "supported": info.supported,
+                    "batchable": info.batchable,
+                    "lr_linear": info.lr_linear,
+                    "note": optimizer_note(info),
+                }
+                for info in OPTIMIZERS.values()
+            ],
+        },
+    )
 
 
 @command("list", order=20)

@@ -46,7 +46,7 @@ def plot(
     quadratic as a line). Needs the plot extra: pip install 'gdplay\\[plot]'.
     """
     from gdplay.cli.shell import write_atomic_bytes
-    from gdplay.pipeline import build_file, common_objective, run_all
+    from gdplay.pipeline import common_objective, execute, plan
     from gdplay.render.plot import format_of, parse_size, render, require_matplotlib
 
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
@@ -54,21 +54,22 @@ def plot(
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
     flags = overrides(sets, steps=steps)
-    runs = build_file(config, flags, allow_python)
-    if any(loaded.config.sweep is not None for loaded in runs.loaded):
-        _plot_sweeps(runs, target, pixels, dpi, fmt)
+    planned = plan([config], flags, allow_python)
+    swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
+    if swept is not None:
+        _plot_sweeps(swept, target, pixels, dpi, fmt)
         raise typer.Exit(EXIT_OK)
-    objective = common_objective(runs)
-    runs = run_all(runs)
-    if runs.interrupted:
+    objective = common_objective(planned)
+    results = [j.result for j in execute(planned, judge=False)]
+    if any(r.status == "interrupted" for r in results):
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
-    picture = render(objective, runs.results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom)
+    picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom)
     write_atomic_bytes(target, picture.data)
     what = {"contour": "contour map and loss", "curve": "curve and loss", "loss": "loss"}[picture.kind]
     console = out()
-    console.print(f"wrote {target} ({picture.width}×{picture.height} px, {what}, {len(runs.results)} run(s))")
-    for result in runs.results:
+    console.print(f"wrote {target} ({picture.width}×{picture.height} px, {what}, {len(results)} run(s))")
+    for result in results:
         if result.status == "diverged":
             console.print(
                 f"note: {result.name} diverged at step {result.diverged_at}; drawn up to its last finite point"
@@ -76,14 +77,13 @@ def plot(
     raise typer.Exit(EXIT_OK)
 
 
-def _plot_sweeps(runs, target: Path, pixels, dpi: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
     """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file)."""
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.render.plot import render_sweep
     from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
 
-    loaded, problem = next((lo, p) for lo, p in zip(runs.loaded, runs.problems, strict=True) if lo.config.sweep)
-    result = run_sweep(build_sweep(problem, loaded))
+    result = run_sweep(build_sweep(swept.problem, swept.loaded))
     if result.interrupted:
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)

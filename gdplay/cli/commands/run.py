@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON, ProgressBar, overrides
 from gdplay.cli.shell import emit_json, guarded, out
-from gdplay.errors import EXIT_DIVERGED, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
 
@@ -42,48 +42,37 @@ def run(
     130 interrupted. When several apply: 130, then 3 (nothing runs), then 1, then 4. A run with an
     expect: block is judged by it alone (one expected to diverge that diverges exits 0).
     """
-    from gdplay.config.model import load_config
-    from gdplay.engine.execute import run_problem
-    from gdplay.engine.problem import build_problem
+    from gdplay.api import run as run_configs
     from gdplay.render.check import expectation_table
     from gdplay.render.report import comparison, run_report
-    from gdplay.results.expect import bind, evaluate
-    from gdplay.results.model import runs_document
 
-    flags = overrides(sets, device, dtype, steps, seed)
-    problems = []
-    for path in configs:  # validate every file before running any, so a typo fails fast
-        for loaded in load_config(path, flags).runs:
-            problem = build_problem(loaded, allow_python=allow_python)
-            bind(loaded, problem.objective.layout, problem.objective.minimizers, problem.objective.f_min)
-            problems.append(problem)
-    results = []
-    outcomes = []  # per run: its expectations judged, or None without an expect: block
     console = out()
-    interrupted = False
-    for problem in problems:
-        with ProgressBar(not json_out, problem.config.steps, LONG_RUN_STEPS, problem.name) as tick:
-            result = run_problem(problem, progress=tick)
-        results.append(result)
-        expect = problem.config.expect
-        outcomes.append(evaluate(expect, result) if expect is not None and result.status != "interrupted" else None)
-        if not json_out:
-            console.print(run_report(result, every, chart=not plain))
-            if outcomes[-1] is not None:
-                console.print(expectation_table(result.name, outcomes[-1]), "")
-        if result.status == "interrupted":
-            interrupted = True
-            break
+
+    def show(judged: Any) -> None:
+        if json_out:
+            return
+        console.print(run_report(judged.result, every, chart=not plain))
+        if judged.expect is not None:
+            console.print(expectation_table(judged.name, judged.expect), "")
+
+    def progress_for(item: Any) -> ProgressBar:
+        return ProgressBar(not json_out, item.problem.config.steps, LONG_RUN_STEPS, item.problem.name)
+
+    runs = run_configs(
+        list(configs),
+        sets=overrides(sets, device, dtype, steps, seed),
+        allow_python=allow_python,
+        on_result=show,
+        progress_for=progress_for,
+    )
+    results = list(runs)
     if csv_file is not None:
         from gdplay.cli.shell import write_atomic
         from gdplay.results.history_csv import history_csv
 
         write_atomic(csv_file, history_csv(results))
     if json_out or json_file is not None:
-        document = runs_document(results, every)
-        for entry, outcome in zip(document["runs"], outcomes, strict=True):
-            if outcome is not None:
-                entry["expect"] = outcome.to_dict()
+        document = runs.to_dict(every)
         if json_file is not None:
             from gdplay.cli.shell import json_text, write_atomic
 
@@ -92,10 +81,4 @@ def run(
             emit_json(document)
     if not json_out and len(results) > 1:
         console.print(comparison(results))
-    if interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if any(o is not None and not o.passed for o in outcomes):
-        raise typer.Exit(EXIT_EXPECTATION)
-    if any(r.status == "diverged" and o is None for r, o in zip(results, outcomes, strict=True)):
-        raise typer.Exit(EXIT_DIVERGED)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(runs.exit_code)

@@ -17,7 +17,7 @@ import typer
 from gdplay.cli.commands import command
 from gdplay.cli.shell import emit_json, guarded, out
 from gdplay.errors import UsageError
-from gdplay.results.model import json_safe
+from gdplay.results.serialize import document
 
 
 def resolve(name: str) -> Any:
@@ -52,7 +52,7 @@ def show(
         raise UsageError(f"--dim {dim}: {entry.name}'s dimension is set by its parameters (len(b))")
     facts = details(entry, dim)
     if json_out:
-        emit_json({"schema_version": 1, **json_safe(facts)})
+        emit_json(document("show", **facts))
         return
     out().print(render(facts))
 

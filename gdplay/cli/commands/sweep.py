@@ -47,41 +47,42 @@ def sweep(
     Exit codes: 0 ok (diverged runs are results, not failures, even when every run diverged),
     2 usage error, 3 invalid config, 130 interrupted.
     """
-    from gdplay.config.model import load_config
-    from gdplay.engine.problem import build_problem
-    from gdplay.render.sweep import grid_renderable, runs_table, sweep_csv, sweep_document
-    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep, sweep_flag
+    from gdplay.api import sweep as sweep_configs
+    from gdplay.render.sweep import grid_renderable, runs_table
+    from gdplay.sweep.grid import sweep_flag
 
     flags = [sweep_flag(text) for text in axes or []]
-    planned = []
-    for path in configs:  # check every file and axis before running anything
-        for loaded in load_config(path, overrides(sets, device, dtype, steps, seed)).runs:
-            problem = build_problem(loaded, allow_python=allow_python)
-            planned.append(build_sweep(problem, loaded, flags))
-    done: list[tuple[Any, Any]] = []
     console = out()
-    interrupted = False
-    for grid in planned:
-        with ProgressBar(
-            not json_out, grid.size * grid.problem.config.steps, PROGRESS_RUN_STEPS, f"sweep {grid.problem.name}"
-        ) as tick:
-            result = run_sweep(grid, progress=tick)
-        table = grid_table(result, rows, cols)
-        done.append((result, table))
-        if not json_out:
-            console.print(grid_renderable(result, table, console.width))
-            if show_runs:  # every run on one line each, however wide: this table is for reading in full
-                wide = runs_table(result)
-                wide_console = out()
-                needed = wide_console.measure(wide, options=wide_console.options.update_width(100_000)).maximum
-                wide_console.width = max(wide_console.width, needed)
-                wide_console.print(wide)
-            console.print()
-        if result.interrupted:
-            interrupted = True
-            break
+
+    def progress_for(grid: Any) -> ProgressBar:
+        work = grid.size * grid.problem.config.steps
+        return ProgressBar(not json_out, work, PROGRESS_RUN_STEPS, f"sweep {grid.problem.name}")
+
+    def show(result: Any, table: Any) -> None:
+        if json_out:
+            return
+        console.print(grid_renderable(result, table, console.width))
+        if show_runs:  # every run on one line each, however wide: this table is for reading in full
+            wide = runs_table(result)
+            wide_console = out()
+            needed = wide_console.measure(wide, options=wide_console.options.update_width(100_000)).maximum
+            wide_console.width = max(wide_console.width, needed)
+            wide_console.print(wide)
+        console.print()
+
+    # every file and axis is checked before anything runs
+    done = sweep_configs(
+        list(configs),
+        axes=flags,
+        rows=rows,
+        cols=cols,
+        sets=overrides(sets, device, dtype, steps, seed),
+        allow_python=allow_python,
+        progress_for=progress_for,
+        on_result=show,
+    )
     if csv_file is not None:
-        write_atomic(csv_file, sweep_csv([r for r, _ in done]))
+        write_atomic(csv_file, done.to_csv())
     if json_out:
-        emit_json(sweep_document(done))
-    raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_OK)
+        emit_json(done.to_dict())
+    raise typer.Exit(EXIT_INTERRUPTED if done.interrupted else EXIT_OK)

@@ -1,0 +1,175 @@
+"""The derivative lab as data: the gradient and the Hessian of a config's objective at a point.
+
+    GradientAt   ∇f(x) by autograd and by central differences (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h,
+                 per coordinate, with the verdict; in float64 whatever the config's dtype
+    HessianAt    H(x) = ∇²f(x) by autograd (create_graph), its eigenvalues and the kind of point
+
+`gdplay grad`, `gdplay hessian` and the API's `gdplay.grad` / `gdplay.hessian` build these;
+`to_dict` is their `--json` record (the document wraps a list of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gdplay.analysis.derivatives import Float32Effect, GradientCheck, HessianReport
+from gdplay.results.serialize import json_safe
+
+if TYPE_CHECKING:
+    from gdplay.config.model import LoadedRun
+    from gdplay.problems.base import Objective
+
+FLOAT32_EPS = 1.1920929e-07  # the spacing of float32 numbers at 1
+
+
+def _provenance(run: LoadedRun) -> dict[str, Any]:
+    import platform
+
+    from gdplay import __version__
+    from gdplay.engine.state import provenance_environment
+
+    env = provenance_environment()
+    return {
+        "gdplay": __version__,
+        "torch": env["torch"],
+        "python": platform.python_version(),
+        "device": "cpu",
+        "dtype": "float64",
+        "seed": run.config.seed,
+        "threads": env["threads"],
+        "deterministic": env["deterministic"],
+    }
+
+
+def resolve_point(objective: Objective, at: str | Sequence[str] | Mapping[str, Any] | None) -> list[float]:
+    """The point to look at: the objective's start, or `at` as CLI text ('x=1,y=2'), a list of such
+    texts, or a mapping {variable: value} (a vector variable takes a list)."""
+    from gdplay.analysis.points import parse_point
+
+    if at is None:
+        return list(objective.start)
+    if isinstance(at, Mapping):
+        at = ",".join(f"{k}={list(v) if isinstance(v, list | tuple) else v}" for k, v in at.items())
+    elif not isinstance(at, str):
+        at = ",".join(at)
+    return parse_point(at, objective.layout, objective.start)
+
+
+def float32_note(effect: Float32Effect, value: float) -> str:
+    """Why the comparison runs in float64 although the config says float32, with this point's numbers."""
+    typical = FLOAT32_EPS * max(1.0, abs(value)) / effect.step
+    text = (
+        "the config runs in float32, but this comparison runs in float64: float32 keeps about 7 digits "
+        f"(ε = {FLOAT32_EPS:.1e}), and a central difference divides f's rounding error, about ε·|f|, by 2h; "
+        f"at h = {effect.step:g} that is an error of order {typical:.1g} here, a mismatch that would say "
+        "nothing about the derivative"
+    )
+    if effect.difference_error == 0 and effect.autograd_error == 0:
+        return text + " (at this point float32 happens to be exact: every value involved is representable)"
+    return text + (
+        f" (here: float32 difference off by {_num(effect.difference_error)}, "
+        f"float32 autograd off by {_num(effect.autograd_error)})"
+    )
+
+
+def _num(value: float) -> str:
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.2g}"
+
+
+@dataclass(frozen=True)
+class GradientAt:
+    """The gradient of one run's objective at one point, two ways, and whether they agree."""
+
+    name: str
+    objective: Objective
+    check: GradientCheck
+    config_dtype: str
+    note: str | None  # the float32 explanation, for a float32 config
+    provenance: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return self.check.verdict in ("disagree", "not finite")
+
+    def to_dict(self) -> dict[str, Any]:
+        check = self.check
+
+        def per(values: list[Any]) -> dict[str, Any]:
+            return dict(zip(check.labels, values, strict=True))
+
+        return json_safe(  # type: ignore[no-any-return]
+            {
+                "name": self.name,
+                "point": self.objective.layout.unflatten(check.point),
+                "value": check.value,
+                "autograd": per(check.autograd),
+                "finite_difference": per(check.finite_difference),
+                "abs_error": per(check.abs_error),
+                "rel_error": per(check.rel_error),
+                "step": per(check.step),
+                "fd_error_estimate": per(check.fd_error),
+                "tolerance": per(check.tolerance),
+                "verdicts": per(check.verdicts),
+                "verdict": check.verdict,
+                "gradcheck": {"passed": check.gradcheck, "message": check.gradcheck_message},
+                "config_dtype": self.config_dtype,
+                "float32_note": self.note,
+                "provenance": self.provenance,
+            }
+        )
+
+
+def gradient_at(run: LoadedRun, objective: Objective, at: Any = None) -> GradientAt:
+    from gdplay.analysis.derivatives import check_gradient, float32_effect
+
+    point = resolve_point(objective, at)
+    check = check_gradient(objective, point)
+    note = None
+    if run.config.dtype == "float32":
+        note = float32_note(float32_effect(objective, point, check.autograd), check.value)
+    return GradientAt(run.config.name, objective, check, run.config.dtype, note, _provenance(run))
+
+
+@dataclass(frozen=True)
+class HessianAt:
+    """The Hessian of one run's objective at one point and what its eigenvalues say."""
+
+    name: str
+    objective: Objective
+    report: HessianReport
+    provenance: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return self.report.kind == "undefined"
+
+    def to_dict(self) -> dict[str, Any]:
+        report = self.report
+        return json_safe(  # type: ignore[no-any-return]
+            {
+                "name": self.name,
+                "point": self.objective.layout.unflatten(report.point),
+                "value": report.value,
+                "variables": report.labels,
+                "gradient": report.gradient,
+                "matrix": report.matrix,
+                "eigenvalues": report.eigenvalues,
+                "kind": report.kind,
+                "condition_number": report.condition_number,
+                "zero_tolerance": report.zero_tolerance,
+                "provenance": self.provenance,
+            }
+        )
+
+
+def hessian_at(run: LoadedRun, objective: Objective, at: Any = None) -> HessianAt:
+    from gdplay.analysis.derivatives import analyse_hessian
+
+    report = analyse_hessian(objective, resolve_point(objective, at))
+    return HessianAt(run.config.name, objective, report, _provenance(run))

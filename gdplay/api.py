@@ -1,0 +1,529 @@
+"""The public Python API: what `import gdplay` offers, and what the command line is a shell over.
+
+    gdplay.load(config)                 → Config: the validated, frozen runs of a config
+    gdplay.run(config, **overrides)     → Runs: one RunResult per run, judged by expect: blocks
+    gdplay.sweep(config, **overrides)   → Sweeps: each run's grid, run as one batch
+    gdplay.grad(config, at=...)         → Gradients: autograd vs central differences at a point
+    gdplay.hessian(config, at=...)      → Hessians: ∇²f at a point, its eigenvalues, the kind of point
+    gdplay.explain(config)              → Explanations: the prediction from the Hessian, the run, the measurement
+    gdplay.check(paths)                 → CheckReport: every config with an expect: block, judged
+
+`config` is a path, YAML text, a dict (whose `objective.python` may be a callable), or what
+`gdplay.load` returned. Overrides are config keys as keywords, `__` for a dot:
+`gdplay.run("q.yaml", steps=50, optimizer__lr=0.1)` is `--set steps=50 --set optimizer.lr=0.1`.
+
+Every call keeps torch's process-wide state (threads, default dtype, RNG, grad mode) as it
+found it, raises the GdplayError family with the CLI's messages, and prints nothing: results
+show themselves in Jupyter (`_repr_html_`) and in rich (`__rich__`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from gdplay.config.model import ConfigFile
+from gdplay.errors import UsageError
+from gdplay.results.model import RunResult
+
+if TYPE_CHECKING:
+    from gdplay.pipeline import Judged, Planned, Source
+
+T = TypeVar("T")
+Config = ConfigFile
+
+
+def _patches(sets: Sequence[str], overrides: Mapping[str, Any]) -> list[Any]:
+    """`--set` strings, then keyword overrides as (keys, value) patches (a__b is the key a.b)."""
+    patches: list[Any] = list(sets)
+    for key, value in overrides.items():
+        keys = key.split("__")
+        if not all(keys):
+            raise UsageError(f"override {key!r}: write nested keys as a__b (for a.b)")
+        patches.append((keys, value))
+    return patches
+
+
+def _sources(config: Any) -> list[Any]:
+    if isinstance(config, list | tuple):
+        if not config:
+            raise UsageError("no config given")
+        return list(config)
+    return [config]
+
+
+def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Config:
+    """The validated config: its runs (`.runs`, each with `.config`, a frozen RunConfig).
+
+    Raises ConfigError naming the file, line and key for bad input, as the CLI does.
+    """
+    from gdplay.pipeline import load as load_source
+
+    return load_source(config, _patches(sets, overrides))
+
+
+def _plan(config: Any, sets: Sequence[str], overrides: Mapping[str, Any], allow_python: bool, run: str | None) -> Any:
+    from gdplay.pipeline import plan
+
+    return plan(_sources(config), _patches(sets, overrides), allow_python, run)
+
+
+class _Shown:
+    """Display protocols for results: rich in a terminal, HTML in Jupyter. Prints nothing itself."""
+
+    def _renderable(self) -> Any:
+        raise NotImplementedError
+
+    def __rich__(self) -> Any:
+        return self._renderable()
+
+    def _repr_html_(self) -> str:
+        from gdplay.render.html import to_html
+
+        return to_html(self._renderable())
+
+
+class _Many(_Shown, Sequence[T], Generic[T]):
+    """A list of results that shows itself and serialises as its command's `--json` document."""
+
+    command = ""
+
+    def __init__(self, items: Iterable[T]):
+        self._items = list(items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        return self._items[i]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items)
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(getattr(item, "name", "?")) for item in self._items)
+        return f"{type(self).__name__}([{names}])"
+
+    def to_dict(self) -> dict[str, Any]:
+        from gdplay.results.serialize import document
+
+        return document(self.command, runs=[item.to_dict() for item in self._items])  # type: ignore[attr-defined]
+
+
+class Runs(_Many[RunResult]):
+    """The runs of `gdplay.run`: a sequence of RunResult, in config order.
+
+    `runs[0].final.point`, `.status`, `.history` (records), `.provenance`; `runs.passed` says
+    whether every expect: block held; `runs.exit_code` is what `gdplay run` would exit with.
+    """
+
+    command = "run"
+
+    def __init__(self, judged: Sequence[Judged]):
+        super().__init__(j.result for j in judged)
+        self.judged = list(judged)
+
+    @property
+    def expectations(self) -> list[Any]:
+        """Per run, its expect: block's verdict (an Outcome with .passed and .checks), or None."""
+        return [j.expect for j in self.judged]
+
+    @property
+    def passed(self) -> bool:
+        return all(j.expect is None or j.expect.passed for j in self.judged)
+
+    @property
+    def exit_code(self) -> int:
+        from gdplay.pipeline import exit_code
+
+        return exit_code(self.judged)
+
+    def to_dict(self, every: int | None = None) -> dict[str, Any]:
+        """The `gdplay run --json` document (schema v2); history sampled every `every` steps when given."""
+        from gdplay.results.serialize import runs_document
+
+        document = runs_document(self._items, every)
+        for entry, judged in zip(document["runs"], self.judged, strict=True):
+            if judged.expect is not None:
+                entry["expect"] = judged.expect.to_dict()
+        return document
+
+    def to_pandas(self, history: bool = False) -> Any:
+        """One row per run (or, with history=True, one per recorded step of every run), with the
+        final point's coordinates as columns. Needs pandas (pip install 'gdplay[pandas]')."""
+        pandas = _pandas()
+        if history:
+            rows = []
+            for result in self._items:
+                labels = result.layout.labels()
+                for record in result.history or ():
+                    flat = _flat(result, record["point"], labels)
+                    rows.append({"name": result.name, **_scalars(record), **flat})
+            return pandas.DataFrame(rows)
+        rows = []
+        for result in self._items:
+            record = result.to_dict(config=False)
+            record.pop("history", None)
+            final = record.pop("final")
+            flat = dict(zip(result.layout.labels(), result.final_point, strict=True))
+            rows.append({**_scalars(record), **{k: v for k, v in final.items() if k != "point"}, **flat})
+        return pandas.DataFrame(rows)
+
+    def plot(self, size: tuple[int, int] | None = None, dpi: int = 100) -> Any:
+        """The runs over the objective's landscape and their loss, as a matplotlib Figure (nothing
+        is written; in Jupyter it displays itself). Every run must minimise the same objective."""
+        from gdplay.pipeline import common_objective
+        from gdplay.render.plot import runs_figure
+
+        objective = common_objective([j.planned for j in self.judged])
+        return runs_figure(objective, self._items, size=size, dpi=dpi)
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import runs_renderable
+
+        return runs_renderable(self._items, self.expectations)
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise UsageError("to_pandas needs pandas, an optional extra: pip install 'gdplay[pandas]'") from None
+    return pandas
+
+
+def _scalars(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not isinstance(v, dict | list) and k != "point"}
+
+
+def _flat(result: Any, point: Any, labels: list[str]) -> dict[str, Any]:
+    return dict(zip(labels, result.layout.flatten(point), strict=True))
+
+
+def run(
+    config: Source | Sequence[Source],
+    *,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    run: str | None = None,
+    record: bool = True,
+    on_result: Callable[[Judged], None] | None = None,
+    progress_for: Callable[[Planned], Any] | None = None,
+    **overrides: Any,
+) -> Runs:
+    """Run every run of the config(s) and return their results.
+
+    Every config is validated and built before anything runs. `run` picks one run by name;
+    `allow_python` allows 'file.py:function' objectives named by a config (a callable in a dict
+    config needs nothing). `record=False` keeps no history (faster, less memory). A Ctrl-C
+    ends the current run as `interrupted` and runs no more. `on_result` and `progress_for` are
+    the hooks the command line uses to show runs as they finish and progress bars.
+    """
+    from gdplay.pipeline import execute
+
+    planned = _plan(config, sets, overrides, allow_python, run)
+    return Runs(execute(planned, record=record, progress_for=progress_for, on_result=on_result))
+
+
+class Sweeps(_Many[Any]):
+    """The sweeps of `gdplay.sweep`: one SweepResult per run of the config (its grid, as one batch).
+
+    `sweeps[0].runs()` gives every row as a RunResult; `sweeps[0].axes` the axes;
+    `sweeps.tables` the grid reduced to cells (median f − f*, steps to tol, diverged counts).
+    """
+
+    command = "sweep"
+
+    def __init__(self, results: Sequence[Any], tables: Sequence[Any]):
+        super().__init__(results)
+        self.tables = list(tables)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(r.interrupted for r in self._items)
+
+    def to_dict(self) -> dict[str, Any]:
+        from gdplay.sweep.export import sweep_document
+
+        return sweep_document(list(zip(self._items, self.tables, strict=True)))
+
+    def to_csv(self) -> str:
+        from gdplay.sweep.export import sweep_csv
+
+        return sweep_csv(self._items)
+
+    def to_pandas(self) -> Any:
+        """One row per run of every sweep: its swept settings, status and final state."""
+        pandas = _pandas()
+        rows = []
+        for sweep_dict in self.to_dict()["sweeps"]:
+            for record in sweep_dict["runs"]:
+                final = record.pop("final")
+                swept = record.pop("swept")
+                rows.append(
+                    {
+                        "sweep": sweep_dict["name"],
+                        **{k: v for k, v in swept.items() if not isinstance(v, dict)},
+                        **_scalars(record),
+                        **{k: v for k, v in final.items() if k != "point"},
+                    }
+                )
+        return pandas.DataFrame(rows)
+
+    def plot(self, index: int = 0, size: tuple[int, int] | None = None, dpi: int = 100) -> Any:
+        """Sweep `index` as a heatmap (a matplotlib Figure; nothing is written)."""
+        from gdplay.render.plot import sweep_figure
+
+        return sweep_figure(self._items[index], self.tables[index], size=size, dpi=dpi)
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import sweeps_renderable
+
+        return sweeps_renderable(self._items, self.tables)
+
+
+def sweep(
+    config: Source | Sequence[Source],
+    *,
+    axes: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+    rows: str | None = None,
+    cols: str | None = None,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    progress_for: Callable[[Any], Any] | None = None,
+    on_result: Callable[[Any, Any], None] | None = None,
+    **overrides: Any,
+) -> Sweeps:
+    """Run each run's grid (its `sweep:` section, with `axes` replacing or adding axes: a mapping
+    key → values as in the file, e.g. {"lr": {"from": 1e-3, "to": 1, "num": 20, "scale": "log"}};
+    None drops an axis) as one batch. `rows`/`cols` pick the table's axes."""
+    from gdplay.engine.state import kept_state
+    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
+
+    flags = list(axes.items()) if isinstance(axes, Mapping) else list(axes or ())
+    grids = [build_sweep(p.problem, p.loaded, flags) for p in _plan(config, sets, overrides, allow_python, None)]
+    results, tables = [], []
+    for grid in grids:
+        with kept_state():
+            if progress_for is None:
+                result = run_sweep(grid)
+            else:
+                with progress_for(grid) as tick:
+                    result = run_sweep(grid, progress=tick)
+        table = grid_table(result, rows, cols)
+        results.append(result)
+        tables.append(table)
+        if on_result is not None:
+            on_result(result, table)
+        if result.interrupted:
+            break
+    return Sweeps(results, tables)
+
+
+class Gradients(_Many[Any]):
+    """`gdplay.grad`: per run, a GradientAt (`.check.autograd`, `.check.finite_difference`,
+    `.check.verdict`, `.gradient` by variable)."""
+
+    command = "grad"
+
+    @property
+    def failed(self) -> bool:
+        return any(g.failed for g in self._items)
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import gradients_renderable
+
+        return gradients_renderable(self._items)
+
+
+def _objectives(config: Any, sets: Sequence[str], overrides: Mapping[str, Any], allow_python: bool, run: str | None):  # type: ignore[no-untyped-def]
+    """(loaded run, objective) for each selected run: the derivative lab needs no optimizer."""
+    from gdplay.engine.problem import build_objective
+    from gdplay.pipeline import load as load_source
+    from gdplay.pipeline import select
+
+    patches = _patches(sets, overrides)
+    out = []
+    for source in _sources(config):
+        for loaded in select(
+            load_source(source, patches).runs, run, str(source) if isinstance(source, str | Path) else "the config"
+        ):
+            out.append((loaded, build_objective(loaded, allow_python=allow_python)))
+    return out
+
+
+def grad(
+    config: Source | Sequence[Source],
+    at: Any = None,
+    *,
+    run: str | None = None,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    **overrides: Any,
+) -> Gradients:
+    """The gradient at `at` (default: the config's start) by autograd and by central differences,
+    in float64. `at` is a mapping {"x": 1.0, "w": [1, 2]} or the CLI's text "x=1,w[0]=2"."""
+    from gdplay.analysis.at_point import gradient_at
+    from gdplay.engine.state import kept_state
+
+    with kept_state():
+        return Gradients(
+            gradient_at(loaded, objective, at)
+            for loaded, objective in _objectives(config, sets, overrides, allow_python, run)
+        )
+
+
+class Hessians(_Many[Any]):
+    """`gdplay.hessian`: per run, a HessianAt (`.report.matrix`, `.report.eigenvalues`, `.report.kind`)."""
+
+    command = "hessian"
+
+    @property
+    def failed(self) -> bool:
+        return any(h.failed for h in self._items)
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import hessians_renderable
+
+        return hessians_renderable(self._items)
+
+
+def hessian(
+    config: Source | Sequence[Source],
+    at: Any = None,
+    *,
+    run: str | None = None,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    **overrides: Any,
+) -> Hessians:
+    """The Hessian at `at` (default: the config's start) by autograd in float64, its eigenvalues
+    and the kind of point (minimum, maximum, saddle, degenerate)."""
+    from gdplay.analysis.at_point import hessian_at
+    from gdplay.engine.state import kept_state
+
+    with kept_state():
+        return Hessians(
+            hessian_at(loaded, objective, at)
+            for loaded, objective in _objectives(config, sets, overrides, allow_python, run)
+        )
+
+
+class Explanations(_Many[Any]):
+    """`gdplay.explain`: per run, an Explanation (`.prediction`, `.measured`, `.verdict`, `.result`)."""
+
+    command = "explain"
+
+    @property
+    def diverged(self) -> bool:
+        return any(e.diverged for e in self._items)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(e.result.status == "interrupted" for e in self._items)
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import explanations_renderable
+
+        return explanations_renderable(self._items)
+
+
+def explain(
+    config: Source | Sequence[Source],
+    *,
+    run: str | None = None,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    on_result: Callable[[Any], None] | None = None,
+    **overrides: Any,
+) -> Explanations:
+    """Predict stability and rate from the Hessian at the minimum, run, measure, compare."""
+    from gdplay.analysis.explain import explain_planned
+    from gdplay.engine.state import kept_state
+
+    done = []
+    for planned in _plan(config, sets, overrides, allow_python, run):
+        with kept_state():
+            explanation = explain_planned(planned)
+        done.append(explanation)
+        if on_result is not None:
+            on_result(explanation)
+        if explanation.result.status == "interrupted":  # Ctrl-C: what was done, no more
+            break
+    return Explanations(done)
+
+
+class CheckReport(_Many[Any]):
+    """`gdplay.check`: one Case per run of every config found (passed, failed, error, skipped,
+    interrupted), with `.summary` (counts) and `.passed`."""
+
+    command = "check"
+
+    def __init__(self, cases: Sequence[Any], seconds: float, interrupted: bool):
+        super().__init__(cases)
+        self.seconds = seconds
+        self.interrupted = interrupted
+
+    @property
+    def summary(self) -> dict[str, int]:
+        from gdplay.ci.suite import tally
+
+        return tally(self._items)
+
+    @property
+    def passed(self) -> bool:
+        counts = self.summary
+        return not self.interrupted and counts["failed"] == 0 and counts["error"] == 0 and counts["passed"] > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        from gdplay.results.serialize import document
+
+        return document(
+            "check",
+            summary=self.summary,
+            cases=[c.to_dict() for c in self._items],
+            updated=[],
+            not_updated=[],
+        )
+
+    def _renderable(self) -> Any:
+        from gdplay.render.views import check_renderable
+
+        return check_renderable(self._items, self.seconds)
+
+
+def check(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    sets: Sequence[str] = (),
+    allow_python: bool = False,
+    on_file: Callable[[Path, list[Any]], list[Any]] | None = None,
+) -> CheckReport:
+    """Run every config under `paths` (files, or folders searched for *.yaml / *.yml) that has an
+    expect: block, and judge it. A broken file is an error case; the others are still checked.
+    `on_file(path, cases)` may replace a file's cases (check --update rewrites baselines there)."""
+    import time
+
+    from gdplay.ci.suite import INTERRUPTED, check_file, discover
+
+    files = discover([paths] if isinstance(paths, str | Path) else list(paths))
+    began = time.perf_counter()
+    cases: list[Any] = []
+    interrupted = False
+    try:
+        for path in files:
+            found = check_file(path, list(sets), allow_python)
+            if on_file is not None:
+                found = on_file(path, found)
+            cases += found
+            if any(c.outcome == INTERRUPTED for c in found):
+                interrupted = True
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    return CheckReport(cases, time.perf_counter() - began, interrupted)
