@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from gdplay.config.model import load_config_text  # noqa: E402
 from gdplay.engine.execute import run_problem  # noqa: E402
 from gdplay.engine.problem import build_problem  # noqa: E402
-from gdplay.sweep.grid import build_sweep, run_sweep  # noqa: E402
+from gdplay.sweeps.grid import build_sweep, run_sweep  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 STEPS = 1000

@@ -44,7 +44,7 @@ def via_config(n_lr: int, n_mu: int, steps: int, device: str, dtype: str):  # ty
     """The batch `gdplay sweep` would run for this config (needs pydantic)."""
     from gdplay.config.model import load_config_text
     from gdplay.engine.problem import build_problem
-    from gdplay.sweep.grid import batch_spec, build_sweep
+    from gdplay.sweeps.grid import batch_spec, build_sweep
 
     text = f"""
 objective: {{name: rosenbrock}}

@@ -248,12 +248,12 @@ class Sweeps(_Many[Any]):
         return any(r.interrupted for r in self._items)
 
     def to_dict(self) -> dict[str, Any]:
-        from gdplay.sweep.export import sweep_document
+        from gdplay.sweeps.export import sweep_document
 
         return sweep_document(list(zip(self._items, self.tables, strict=True)))
 
     def to_csv(self) -> str:
-        from gdplay.sweep.export import sweep_csv
+        from gdplay.sweeps.export import sweep_csv
 
         return sweep_csv(self._items)
 
@@ -303,7 +303,7 @@ def sweep(
     key → values as in the file, e.g. {"lr": {"from": 1e-3, "to": 1, "num": 20, "scale": "log"}};
     None drops an axis) as one batch. `rows`/`cols` pick the table's axes."""
     from gdplay.engine.state import kept_state
-    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
+    from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
     flags = list(axes.items()) if isinstance(axes, Mapping) else list(axes or ())
     grids = [build_sweep(p.problem, p.loaded, flags) for p in _plan(config, sets, overrides, allow_python, None)]

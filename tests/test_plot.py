@@ -215,7 +215,7 @@ def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path)
     from gdplay.config.model import load_config
     from gdplay.engine.problem import build_problem
     from gdplay.render.plot import render_sweep
-    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
+    from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
     target = tmp_path / "grid.png"
     result = cli("plot", CONFIGS / "sweep_quadratic.yaml", "-o", target, "--size", "800x600")

@@ -12,7 +12,7 @@ from gdplay.engine.execute import run_problem
 from gdplay.engine.problem import build_problem
 from gdplay.errors import ConfigError
 from gdplay.optim.schedule import REJECTED, check_schedule, scheduler_classes, supported_schedules
-from gdplay.sweep.grid import build_sweep, run_sweep
+from gdplay.sweeps.grid import build_sweep, run_sweep
 
 # Options for every scheduler a config may name: a new torch class fails the next test until it has some.
 OPTIONS = {

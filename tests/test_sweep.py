@@ -14,7 +14,7 @@ import torch
 from gdplay.config.model import load_config_text
 from gdplay.engine.problem import build_problem
 from gdplay.errors import ConfigError
-from gdplay.sweep.grid import batch_spec, build_sweep, grid_table, run_sweep, sweep_flag
+from gdplay.sweeps.grid import batch_spec, build_sweep, grid_table, run_sweep, sweep_flag
 from tests.test_engine_batch import alone, quad2, rosenbrock, sphere
 
 OBJECTIVES = {
@@ -399,7 +399,7 @@ def test_property_no_sweep_flag_crashes_the_parser(text):
 def test_property_cell_medians_are_statistics_median(pairs):
     import statistics
 
-    from gdplay.sweep.grid import _group_median
+    from gdplay.sweeps.grid import _group_median
 
     groups = torch.tensor([g for g, _ in pairs], dtype=torch.int64)
     values = torch.tensor([v for _, v in pairs], dtype=torch.float64)

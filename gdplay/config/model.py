@@ -247,7 +247,7 @@ SweepAxis = Annotated[
 
 
 class SweepConfig(RootModel[dict[str, SweepAxis]]):
-    """The grid of a sweep: axis key -> values; the runs are every combination (see gdplay/sweep/grid.py).
+    """The grid of a sweep: axis key -> values; the runs are every combination (see gdplay/sweeps/grid.py).
 
     Keys: lr, optimizer (the name), start, any optimizer option (momentum, betas, ... or
     optimizer.momentum), schedule options as schedule.gamma (or optimizer.schedule.gamma).

@@ -16,7 +16,11 @@ import torch
 
 @contextlib.contextmanager
 def kept_state() -> Iterator[None]:
-    """Restore, on the way out (also after an error or Ctrl-C): the CPU and initialised CUDA RNG
+    """Run the enclosed computation as the command line would, whatever the caller's settings:
+    grad mode on (the engine differentiates) and float32 as the default dtype (what a Python
+    objective's own constants get); the caller's thread count is kept for it.
+
+    Restore, on the way out (also after an error or Ctrl-C): the CPU and initialised CUDA RNG
     states, torch's intra-op thread count, the default dtype, grad mode and the
     deterministic-algorithms flag."""
     threads = torch.get_num_threads()
@@ -27,7 +31,9 @@ def kept_state() -> Iterator[None]:
     cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     try:
         with torch.random.fork_rng(devices=cuda, enabled=True):
-            yield
+            torch.set_default_dtype(torch.float32)
+            with torch.enable_grad():
+                yield
     finally:
         # fork_rng restores the RNG states of the devices initialised when it began; a computation
         # that initialises CUDA for the first time leaves a fresh generator, as a first use would.

@@ -1,7 +1,7 @@
 """Rich renderables for sweeps: the grid table and the per-run table.
 
 Builds tables and text; never prints. The CLI decides where they go (JSON and CSV are in
-gdplay.sweep.export).
+gdplay.sweeps.export).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gdplay.sweep.grid import Cell, GridTable, SweepResult
+from gdplay.sweeps.grid import Cell, GridTable, SweepResult
 
 DIVERGED = "✗"
 BEST = "★"

@@ -81,7 +81,7 @@ def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str) -> None:  # ty
     """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file)."""
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.render.plot import render_sweep
-    from gdplay.sweep.grid import build_sweep, grid_table, run_sweep
+    from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
     result = run_sweep(build_sweep(swept.problem, swept.loaded))
     if result.interrupted:

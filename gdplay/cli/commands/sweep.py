@@ -49,7 +49,7 @@ def sweep(
     """
     from gdplay.api import sweep as sweep_configs
     from gdplay.render.sweep import grid_renderable, runs_table
-    from gdplay.sweep.grid import sweep_flag
+    from gdplay.sweeps.grid import sweep_flag
 
     flags = [sweep_flag(text) for text in axes or []]
     console = out()

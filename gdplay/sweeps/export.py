@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from gdplay.results.serialize import document, json_safe, run_record
-from gdplay.sweep.grid import GridTable, SweepResult
+from gdplay.sweeps.grid import GridTable, SweepResult
 
 
 def sweep_document(results: list[tuple[SweepResult, GridTable]]) -> dict[str, Any]:
