@@ -252,3 +252,9 @@ def test_check_reports_cases():
     assert all(case.result.final.point for case in report)
     document = report.to_dict()
     assert document["schema_version"] == 2 and document["command"] == "check"
+
+
+def test_a_result_prints_short_in_a_notebook():
+    (run,) = gdplay.run(CONFIGS / "quadratic.yaml", steps=1000)
+    assert repr(run).startswith("RunResult(name='quadratic', status='max_steps', steps=1000")
+    assert len(repr(run)) < 200 and repr(run.history) == "History(1001 records, steps 0..1000)"

@@ -169,6 +169,18 @@ def test_results_display_themselves(executed):
     figures = [o for o in shown if "image/png" in o.data]
     assert figures, "runs.plot() drew no inline image"
     assert base64.b64decode(figures[0].data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    # without %matplotlib inline (the notebook has none): the Figure registers its PNG printer itself
+    assert not any("%matplotlib" in c.source for c in executed.cells if c.cell_type == "code")
+    # one output per displayed result: rich must not send a second, Jupyter-detected copy of itself
+    for cell in executed.cells:
+        if cell.cell_type == "code" and cell.source.strip().splitlines()[-1:] in (
+            ["runs"],
+            ["sgd"],
+            ["grads"],
+            ["grads_g"],
+            ["hess"],
+        ):
+            assert len(cell.outputs) == 1, (cell.source, [o.output_type for o in cell.outputs])
 
 
 def test_the_committed_outputs_are_those_of_a_fresh_run(committed, executed):

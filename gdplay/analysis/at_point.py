@@ -97,6 +97,15 @@ class GradientAt:
     def failed(self) -> bool:
         return self.check.verdict in ("disagree", "not finite")
 
+    @property
+    def gradient(self) -> dict[str, Any]:
+        """∇f by autograd, by variable (a list for a vector variable)."""
+        return self.objective.layout.unflatten(self.check.autograd)
+
+    @property
+    def point(self) -> dict[str, Any]:
+        return self.objective.layout.unflatten(self.check.point)
+
     def to_dict(self) -> dict[str, Any]:
         check = self.check
 

@@ -12,6 +12,8 @@ HTML = "<pre style=\"font-family: Menlo, Consolas, 'DejaVu Sans Mono', monospace
 
 
 def to_html(renderable: Any, width: int = WIDTH) -> str:
-    console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    console = Console(
+        record=True, width=width, file=io.StringIO(), force_terminal=True, color_system="truecolor", force_jupyter=False
+    )
     console.print(renderable)
     return console.export_html(inline_styles=True, code_format=HTML)

@@ -198,7 +198,22 @@ def runs_figure(
     objective: Objective, results: Sequence[RunResult], size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI
 ) -> Any:
     """The same picture as a matplotlib Figure (for notebooks: nothing is written)."""
+    _inline_in_ipython()
     return _draw_runs(objective, results, size, dpi, "png", False)[0]
+
+
+def _inline_in_ipython() -> None:
+    """In IPython or Jupyter, let a Figure made without pyplot display itself as a PNG (what
+    `%matplotlib inline` registers); elsewhere nothing happens."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    if shell is None:
+        return
+    from IPython.core.pylabtools import select_figure_formats
+
+    select_figure_formats(shell, {"png"})  # idempotent: registers the PNG printer for Figure
 
 
 def _draw_runs(
@@ -435,6 +450,7 @@ def render_sweep(
 
 def sweep_figure(result: Any, table: Any, size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> Any:
     """The same heatmap as a matplotlib Figure (for notebooks: nothing is written)."""
+    _inline_in_ipython()
     return _draw_sweep(result, table, size, dpi, "png")[0]
 
 

@@ -31,7 +31,7 @@ class Status(StrEnum):
     INTERRUPTED = "interrupted"  # Ctrl-C: the steps done so far
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class History(Sequence[dict[str, Any]]):
     """One record per step t = 0..steps: the point x_t, f(x_t), |∇f(x_t)| and the lr used after it.
 
@@ -61,6 +61,10 @@ class History(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self.record(k) for k in range(len(self)))
 
+    def __repr__(self) -> str:
+        first, last = (self.steps[0], self.steps[-1]) if self.steps else (0, 0)
+        return f"History({len(self)} records, steps {first}..{last})"
+
     def record(self, i: int) -> dict[str, Any]:
         point = self.layout.unflatten(self.points[i]) if self.layout is not None else list(self.points[i])
         return {
@@ -83,7 +87,7 @@ class Final:
     gap: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunResult:
     name: str
     status: Status
@@ -143,6 +147,13 @@ class RunResult:
             "threads": self.threads,
             "deterministic": self.deterministic,
         }
+
+    def __repr__(self) -> str:
+        # short: the dataclass repr would print every recorded point of the history
+        return (
+            f"RunResult(name={self.name!r}, status={str(self.status)!r}, steps={self.steps}, "
+            f"final.point={self.final.point!r}, final.value={self.final_value!r})"
+        )
 
     def to_dict(self, every: int | None = None, config: bool = True) -> dict[str, Any]:
         """The JSON record of this run (schema v2); history sampled every `every` steps when given."""

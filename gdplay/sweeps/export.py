@@ -10,6 +10,7 @@ import io
 import math
 from typing import Any
 
+from gdplay import __version__
 from gdplay.results.serialize import document, json_safe, run_record
 from gdplay.sweeps.grid import GridTable, SweepResult
 
@@ -67,7 +68,13 @@ def _sweep_dict(result: SweepResult, table: GridTable) -> dict[str, Any]:
         "counts": {s: result.status.count(s) for s in sorted(set(result.status))},
         "notes": list(result.notes),
         "wall_time_s": result.wall_time_s,
-        "provenance": {**result.provenance, "device": result.device, "dtype": result.dtype, "seed": result.seed},
+        "provenance": {
+            "gdplay": __version__,
+            **result.provenance,
+            "device": result.device,
+            "dtype": result.dtype,
+            "seed": result.seed,
+        },
         "config": result.config,
         "runs": run_rows(result),
     }
@@ -110,7 +117,9 @@ def sweep_csv(results: list[SweepResult]) -> str:
             options = ";".join(f"{k}={_csv(v)}" for k, v in row["options"].items())
             line += [row["optimizer"], _csv(row["lr"]), options, row["schedule"] or "", row["status"], row["steps"]]
             line.append(_csv(row["diverged_at"]))
-            line += [_csv(final["value"]), _csv(final["gap"]), _csv(final["grad_norm"])]
+            # the grid's f* (known, or a Newton step's for a quadratic: the sweep's f_min_source says)
+            above = final["value"] - result.f_min if final["value"] is not None and result.f_min is not None else None
+            line += [_csv(final["value"]), _csv(above), _csv(final["grad_norm"])]
             point = flat[row["run"]]
             line += [_csv(v) for v in point] + [""] * (coords - len(point))
             writer.writerow(line)

@@ -104,6 +104,7 @@ class SweepResult:
     causes: Any = None  # [B] int64: why a diverged run stopped (runner.CAUSES)
     seed: int = 0
     minimizers: tuple[tuple[float, ...], ...] = ()
+    known_f_min: float | None = None  # the objective's own f* (f_min may be a Newton step's)
     config: dict[str, Any] = field(default_factory=dict)  # the base run config, as plain data
     provenance: dict[str, Any] = field(default_factory=dict)  # torch, python, threads, deterministic
 
@@ -149,7 +150,7 @@ class SweepResult:
             torch_version=str(self.provenance.get("torch", "")),
             objective_formula=self.objective,
             minimizers=self.minimizers,
-            f_min=self.f_min,
+            f_min=self.known_f_min,  # a record's gap is f − f* for a known f*, as in every command
             diverged_at=stop if status == Status.DIVERGED else None,
             python_version=str(self.provenance.get("python", "")),
             threads=self.provenance.get("threads"),
@@ -630,6 +631,7 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         causes=trace.cause,
         seed=problem.config.seed,
         minimizers=objective.minimizers,
+        known_f_min=objective.f_min,
         config=plain_config(problem.config),
         provenance=provenance,
     )
