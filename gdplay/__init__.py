@@ -2,7 +2,7 @@
 
     import gdplay
     runs = gdplay.run("configs/quadratic.yaml")     # a path, YAML text, a dict or gdplay.load(...)
-    runs[0].final.point                              # {'x': -0.33333334}
+    runs[0].final.point                              # {'x': -0.3333333432674408}: −1/3 in float32
     runs                                             # in Jupyter: the convergence table and summary
 
 The API (gdplay.api): load, run, sweep, grad, hessian, explain, check; the results (Runs,

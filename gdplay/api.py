@@ -34,9 +34,9 @@ T = TypeVar("T")
 Config = ConfigFile
 
 
-def _patches(sets: Sequence[str], overrides: Mapping[str, Any]) -> list[Any]:
+def _patches(sets: str | Sequence[str], overrides: Mapping[str, Any]) -> list[Any]:
     """`--set` strings, then keyword overrides as (keys, value) patches (a__b is the key a.b)."""
-    patches: list[Any] = list(sets)
+    patches: list[Any] = [sets] if isinstance(sets, str) else list(sets)
     for key, value in overrides.items():
         keys = key.split("__")
         if not all(keys):
@@ -63,10 +63,12 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
     return load_source(config, _patches(sets, overrides))
 
 
-def _plan(config: Any, sets: Sequence[str], overrides: Mapping[str, Any], allow_python: bool, run: str | None) -> Any:
+def _plan(
+    config: Any, sets: Any, overrides: Mapping[str, Any], allow_python: bool, run: str | None, bind: bool = True
+) -> Any:
     from gdplay.pipeline import plan
 
-    return plan(_sources(config), _patches(sets, overrides), allow_python, run)
+    return plan(_sources(config), _patches(sets, overrides), allow_python, run, bind=bind)
 
 
 class _Shown:
@@ -154,24 +156,21 @@ class Runs(_Many[RunResult]):
         return document
 
     def to_pandas(self, history: bool = False) -> Any:
-        """One row per run (or, with history=True, one per recorded step of every run), with the
-        final point's coordinates as columns. Needs pandas (pip install 'gdplay[pandas]')."""
+        """One row per run (or, with history=True, one per recorded step of every run): the run's
+        scalars, then the point's coordinates as columns `point.x`, `point.w[0]`, ... (prefixed, so
+        a variable named `value` or `lr` cannot hide a column). Needs pandas ('gdplay[pandas]')."""
         pandas = _pandas()
-        if history:
-            rows = []
-            for result in self._items:
-                labels = result.layout.labels()
-                for record in result.history or ():
-                    flat = _flat(result, record["point"], labels)
-                    rows.append({"name": result.name, **_scalars(record), **flat})
-            return pandas.DataFrame(rows)
         rows = []
         for result in self._items:
-            record = result.to_dict(config=False)
-            record.pop("history", None)
+            if history:
+                steps = result.history
+                if steps is not None:  # a run with record=False kept none
+                    for i, record in enumerate(steps):
+                        rows.append({"name": result.name, **_scalars(record), **_coordinates(result, steps.points[i])})
+                continue
+            record = result.to_dict(config=False, history=False)
             final = record.pop("final")
-            flat = dict(zip(result.layout.labels(), result.final_point, strict=True))
-            rows.append({**_scalars(record), **{k: v for k, v in final.items() if k != "point"}, **flat})
+            rows.append({**_scalars(record), **_scalars(final), **_coordinates(result, result.final_point)})
         return pandas.DataFrame(rows)
 
     def plot(self, size: tuple[int, int] | None = None, dpi: int = 100) -> Any:
@@ -198,11 +197,11 @@ def _pandas() -> Any:
 
 
 def _scalars(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not isinstance(v, dict | list) and k != "point"}
+    return {k: v for k, v in record.items() if not isinstance(v, dict | list)}
 
 
-def _flat(result: Any, point: Any, labels: list[str]) -> dict[str, Any]:
-    return dict(zip(labels, result.layout.flatten(point), strict=True))
+def _coordinates(result: Any, flat: Sequence[float], prefix: str = "point") -> dict[str, Any]:
+    return {f"{prefix}.{label}": v for label, v in zip(result.layout.labels(), flat, strict=True)}
 
 
 def run(
@@ -261,17 +260,19 @@ class Sweeps(_Many[Any]):
         """One row per run of every sweep: its swept settings, status and final state."""
         pandas = _pandas()
         rows = []
-        for sweep_dict in self.to_dict()["sweeps"]:
+        for result, sweep_dict in zip(self._items, self.to_dict()["sweeps"], strict=True):
+            finals = result.final_x.tolist()
             for record in sweep_dict["runs"]:
                 final = record.pop("final")
                 swept = record.pop("swept")
+                b = record["run"]
+                settings = {k: v for k, v in swept.items() if k != "start"}
+                start = swept.get("start")
+                if start is not None:  # a start axis: its point, flat, as start.x, start.w[0], ...
+                    settings |= _coordinates(result, result.layout.flatten(start), "start")
                 rows.append(
-                    {
-                        "sweep": sweep_dict["name"],
-                        **{k: v for k, v in swept.items() if not isinstance(v, dict)},
-                        **_scalars(record),
-                        **{k: v for k, v in final.items() if k != "point"},
-                    }
+                    {"sweep": sweep_dict["name"], **settings, **_scalars(record), **_scalars(final)}
+                    | _coordinates(result, finals[b])
                 )
         return pandas.DataFrame(rows)
 
@@ -293,6 +294,7 @@ def sweep(
     axes: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
     rows: str | None = None,
     cols: str | None = None,
+    run: str | None = None,
     sets: Sequence[str] = (),
     allow_python: bool = False,
     progress_for: Callable[[Any], Any] | None = None,
@@ -306,7 +308,8 @@ def sweep(
     from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
     flags = list(axes.items()) if isinstance(axes, Mapping) else list(axes or ())
-    grids = [build_sweep(p.problem, p.loaded, flags) for p in _plan(config, sets, overrides, allow_python, None)]
+    planned = _plan(config, sets, overrides, allow_python, run, bind=False)
+    grids = [build_sweep(p.problem, p.loaded, flags) for p in planned]
     results, tables = [], []
     for grid in grids:
         with kept_state():
@@ -341,20 +344,13 @@ class Gradients(_Many[Any]):
         return gradients_renderable(self._items)
 
 
-def _objectives(config: Any, sets: Sequence[str], overrides: Mapping[str, Any], allow_python: bool, run: str | None):  # type: ignore[no-untyped-def]
+def _objectives(config: Any, sets: Any, overrides: Mapping[str, Any], allow_python: bool, run: str | None) -> Any:
     """(loaded run, objective) for each selected run: the derivative lab needs no optimizer."""
     from gdplay.engine.problem import build_objective
-    from gdplay.pipeline import load as load_source
-    from gdplay.pipeline import select
+    from gdplay.pipeline import selected
 
-    patches = _patches(sets, overrides)
-    out = []
-    for source in _sources(config):
-        for loaded in select(
-            load_source(source, patches).runs, run, str(source) if isinstance(source, str | Path) else "the config"
-        ):
-            out.append((loaded, build_objective(loaded, allow_python=allow_python)))
-    return out
+    runs = selected(_sources(config), _patches(sets, overrides), run)
+    return [(loaded, build_objective(loaded, allow_python=allow_python)) for loaded in runs]
 
 
 def grad(
@@ -447,7 +443,7 @@ def explain(
     from gdplay.engine.state import kept_state
 
     done = []
-    for planned in _plan(config, sets, overrides, allow_python, run):
+    for planned in _plan(config, sets, overrides, allow_python, run, bind=False):
         with kept_state():
             explanation = explain_planned(planned)
         done.append(explanation)
@@ -480,15 +476,22 @@ class CheckReport(_Many[Any]):
         counts = self.summary
         return not self.interrupted and counts["failed"] == 0 and counts["error"] == 0 and counts["passed"] > 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, updated: Sequence[Any] = (), not_updated: Sequence[Any] = ()) -> dict[str, Any]:
+        """The `gdplay check --json` document; `updated`/`not_updated` are check --update's
+        (file, Change) and (file, Skip) pairs."""
         from gdplay.results.serialize import document
 
         return document(
             "check",
             summary=self.summary,
             cases=[c.to_dict() for c in self._items],
-            updated=[],
-            not_updated=[],
+            updated=[
+                {"file": file, "name": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}
+                for file, c in updated
+            ],
+            not_updated=[
+                {"file": file, "name": s.run, "quantity": s.quantity, "why": s.why} for file, s in not_updated
+            ],
         )
 
     def _renderable(self) -> Any:
@@ -503,6 +506,7 @@ def check(
     sets: Sequence[str] = (),
     allow_python: bool = False,
     on_file: Callable[[Path, list[Any]], list[Any]] | None = None,
+    **overrides: Any,
 ) -> CheckReport:
     """Run every config under `paths` (files, or folders searched for *.yaml / *.yml) that has an
     expect: block, and judge it. A broken file is an error case; the others are still checked.
@@ -517,7 +521,7 @@ def check(
     interrupted = False
     try:
         for path in files:
-            found = check_file(path, list(sets), allow_python)
+            found = check_file(path, _patches(sets, overrides), allow_python)
             if on_file is not None:
                 found = on_file(path, found)
             cases += found

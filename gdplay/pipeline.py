@@ -51,6 +51,8 @@ def load(source: Source, overrides: Sequence[Any] = (), base_dir: str | Path | N
     if isinstance(source, str):
         if _looks_like_path(source):
             return load_config(source, overrides)
+        if "\n" not in source and ":" not in source:  # neither a file nor a YAML mapping
+            raise UsageError(f"no such config file: {source}")
         return load_config_text(source, "<string>", overrides)
     raise UsageError(f"a config is a path, YAML text, a dict or a loaded config, not {type(source).__name__}")
 
@@ -88,23 +90,37 @@ def plan(
     overrides: Sequence[Any] = (),
     allow_python: bool = False,
     run_name: str | None = None,
+    bind: bool = True,
 ) -> list[Planned]:
-    """Every run of every source, built and its expect: block bound, before any runs."""
+    """Every run of every source, built (a Python objective is probed: torch's state is kept
+    around that too) and, with `bind`, its expect: block checked against the objective, before
+    any runs. Commands that do not judge (compare, explain, sweep, plot) pass bind=False."""
     from gdplay.engine.problem import build_problem
-    from gdplay.results.expect import bind
+    from gdplay.engine.state import kept_state
+    from gdplay.results.expect import bind as bind_expect
 
     planned = []
+    for loaded in selected(sources, overrides, run_name):
+        with kept_state():
+            problem = build_problem(loaded, allow_python=allow_python)
+        if bind:
+            objective = problem.objective
+            bind_expect(loaded, objective.layout, objective.minimizers, objective.f_min)
+        planned.append(Planned(loaded, problem))
+    return planned
+
+
+def selected(
+    sources: Iterable[Source | LoadedRun], overrides: Sequence[Any] = (), run_name: str | None = None
+) -> list[LoadedRun]:
+    """The validated runs of every source (or only those named `run_name`), in order."""
+    runs: list[LoadedRun] = []
     for source in sources:
         if isinstance(source, LoadedRun):
-            runs = [source]
+            runs.append(source)
         else:
-            runs = select(load(source, overrides).runs, run_name, _label(source))
-        for loaded in runs:
-            problem = build_problem(loaded, allow_python=allow_python)
-            objective = problem.objective
-            bind(loaded, objective.layout, objective.minimizers, objective.f_min)
-            planned.append(Planned(loaded, problem))
-    return planned
+            runs += select(load(source, overrides).runs, run_name, _label(source))
+    return runs
 
 
 def _label(source: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,16 +39,39 @@ def test_import_gdplay_does_not_import_torch_until_a_run():
     assert out.stdout.split() == ["False", "True"], out.stderr
 
 
+@pytest.fixture(scope="module")
+def cli_records():
+    """Every shipped config's runs from one `gdplay run ... --json` in a process of its own (the
+    installed command line, as a user or CI calls it), split per config in file order."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gdplay", "run", *map(str, SHIPPED), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert out.returncode in (0, 1, 4), out.stderr
+    runs = json.loads(out.stdout)["runs"]
+    split, start = {}, 0
+    for path in SHIPPED:
+        n = len(gdplay.load(path).runs)
+        split[path] = runs[start : start + n]
+        start += n
+    assert start == len(runs)
+    return split
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(CONFIGS)))
-def test_the_api_reproduces_the_cli_bit_for_bit(cli, path):
-    result = cli("run", path, "--json")
-    assert result.exit_code in (0, 1, 4), result.output
-    by_cli = json.loads(result.stdout)["runs"]
-    runs = gdplay.run(path)
-    by_api = runs.to_dict()["runs"]
-    assert [without_timing(r) for r in by_api] == [without_timing(r) for r in by_cli]  # every float, every bit
-    assert runs.exit_code == result.exit_code
-    assert len(by_api) == len(gdplay.load(path).runs)
+def test_the_api_reproduces_the_cli_bit_for_bit(cli_records, path):
+    by_cli = cli_records[path]
+    by_api = gdplay.run(path).to_dict()["runs"]
+    # every float of every step, every bit (JSON keeps a float64's repr exactly)
+    assert [without_timing(r) for r in by_api] == [without_timing(r) for r in by_cli]
+
+
+def test_the_api_exit_code_is_the_clis(cli):
+    for path in (CONFIGS / "quadratic.yaml", CONFIGS / "lessons" / "07_large_learning_rate.yaml"):
+        assert gdplay.run(path).exit_code == cli("run", path).exit_code
 
 
 def test_a_path_yaml_text_a_dict_and_a_loaded_config_give_the_same_run(tmp_path):
@@ -113,6 +137,10 @@ STATE_CALLS = {
     "explain": lambda: gdplay.explain(CONFIGS / "ill_conditioned_momentum.yaml"),
     "check": lambda: gdplay.check(CONFIGS / "regression" / "quadratic.yaml"),
     "random_starts": lambda: gdplay.sweep(QUADRATIC, axes={"start": {"random": 5, "domain": [-2, 2]}}),
+    # a callable is probed before the run (outside it): that must keep the state too
+    "callable_drawing_noise": lambda: gdplay.run(
+        {**QUADRATIC, "objective": {"python": lambda x: (x**2).sum() + 0.0 * torch.rand(()), "init": [1.0]}}
+    ),
 }
 
 
@@ -123,6 +151,7 @@ def test_no_process_wide_state_is_left_changed(call):
     torch.set_num_threads(max(1, threads - 1) if threads > 1 else 2)
     torch.set_default_dtype(torch.float64)
     torch.set_grad_enabled(False)
+    torch.use_deterministic_algorithms(True)
     torch.manual_seed(12345)
     try:
         before = (torch.get_num_threads(), torch.random.get_rng_state().clone())
@@ -131,11 +160,20 @@ def test_no_process_wide_state_is_left_changed(call):
         assert torch.equal(torch.random.get_rng_state(), before[1])
         assert torch.get_default_dtype() == torch.float64
         assert torch.is_grad_enabled() is False
-        assert torch.are_deterministic_algorithms_enabled() is False
+        assert torch.are_deterministic_algorithms_enabled() is True
     finally:
         torch.set_num_threads(threads)
         torch.set_default_dtype(dtype)
         torch.set_grad_enabled(grad)
+        torch.use_deterministic_algorithms(False)
+
+
+def test_a_run_inside_inference_mode_is_the_same_run():
+    expected = gdplay.run(QUADRATIC)[0].final
+    with torch.inference_mode():
+        got = gdplay.run(QUADRATIC)[0].final
+        assert torch.is_inference_mode_enabled()
+    assert got == expected
 
 
 def test_state_is_restored_after_an_error_too():
@@ -214,18 +252,44 @@ def test_plot_returns_a_figure_and_writes_nothing(tmp_path, monkeypatch):
     assert isinstance(heatmap, Figure)
 
 
+def test_plot_displays_inline_in_ipython_and_keeps_the_users_formats():
+    pytest.importorskip("matplotlib")
+    interactive = pytest.importorskip("IPython.core.interactiveshell")
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = interactive.InteractiveShell.instance()
+    try:
+        figure = gdplay.run(CONFIGS / "quadratic.yaml").plot()
+        assert "image/png" in shell.display_formatter.format(figure)[0]  # no %matplotlib inline needed
+        select_figure_formats(shell, {"svg"})  # the user's choice
+        figure = gdplay.run(CONFIGS / "quadratic.yaml").plot()
+        shown = shell.display_formatter.format(figure)[0]
+        assert "image/svg+xml" in shown and "image/png" not in shown
+    finally:
+        interactive.InteractiveShell.clear_instance()
+
+
 def test_to_pandas():
     pandas = pytest.importorskip("pandas")
     runs = gdplay.run([CONFIGS / "quadratic.yaml", CONFIGS / "quadratic_momentum.yaml"])
     frame = runs.to_pandas()
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame["name"]) == ["quadratic", "quadratic_momentum"]
-    assert list(frame["x"]) == [r.final_point[0] for r in runs]
+    assert list(frame["point.x"]) == [r.final_point[0] for r in runs]
+    assert list(frame["value"]) == [r.final_value for r in runs]
     assert list(frame["status"]) == [str(r.status) for r in runs]
     steps = runs.to_pandas(history=True)
     assert len(steps) == sum(len(r.history) for r in runs)
     first = steps[steps["name"] == "quadratic"].iloc[0]
-    assert (first["step"], first["x"], first["value"]) == (0, 2.0, 15.0)  # f(2) = 12 + 4 − 1
+    assert (first["step"], first["point.x"], first["value"]) == (0, 2.0, 15.0)  # f(2) = 12 + 4 − 1
+    # a variable named like a column keeps both: the column and its coordinate
+    clash = gdplay.run({**QUADRATIC, "objective": {"expr": "(value - 1)**2", "init": {"value": 3.0}}}, steps=1)
+    row = clash.to_pandas(history=True).iloc[0]
+    assert (row["value"], row["point.value"]) == (4.0, 3.0)
+    swept = gdplay.sweep(QUADRATIC, axes={"start": [[1.0], [2.0]], "lr": [0.1]}).to_pandas()
+    assert list(swept["start.x"]) == [1.0, 2.0] and len(swept) == 2
+    sweep_result = gdplay.sweep(QUADRATIC, axes={"start": [[1.0], [2.0]], "lr": [0.1]})[0]
+    assert list(swept["point.x"]) == sweep_result.final_x[:, 0].tolist()
 
 
 def test_the_other_calls_give_the_clis_documents(cli):

@@ -178,7 +178,9 @@ def test_json_records_what_produced_it(cli):
     made = run["provenance"]
     assert made["seed"] == 0 and made["dtype"] == "float32" and made["device"] == "cpu"
     assert made["torch"] == torch.__version__ and made["gdplay"] == gdplay.__version__
-    assert made["threads"] == torch.get_num_threads() and made["deterministic"] is False
+    # one run of one coordinate is a small batch, which the engine steps on one thread: the record
+    # says the threads the steps ran on, not the process's setting
+    assert made["threads"] == 1 and made["deterministic"] is False
     assert made["python"] == platform.python_version()
     assert run["config"]["optimizer"] == {"name": "manual_sgd", "lr": 0.3}
 
@@ -242,3 +244,13 @@ def test_json_file_holds_the_same_document_as_stdout(cli, tmp_path):
     assert not list(tmp_path.glob(".out.json.*"))  # the temporary file was renamed, not left behind
     tables = cli("run", CONFIGS / "quadratic.yaml", "--json-file", target)
     assert "│" in tables.stdout  # without --json the tables still print
+
+
+def test_a_wide_batch_records_every_thread_it_ran_on(cli, write_config):
+    from gdplay.engine.runner import SERIAL_VALUES
+
+    # a sphere of more coordinates than the engine steps on one thread
+    dim = SERIAL_VALUES + 1
+    path = write_config(f"objective: {{name: sphere, dim: {dim}}}\noptimizer: {{name: sgd, lr: 0.1}}\nsteps: 2\n")
+    run = json.loads(cli("run", path, "--json").stdout)["runs"][0]
+    assert run["provenance"]["threads"] == torch.get_num_threads()

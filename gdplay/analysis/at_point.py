@@ -43,18 +43,57 @@ def _provenance(run: LoadedRun) -> dict[str, Any]:
     }
 
 
-def resolve_point(objective: Objective, at: str | Sequence[str] | Mapping[str, Any] | None) -> list[float]:
-    """The point to look at: the objective's start, or `at` as CLI text ('x=1,y=2'), a list of such
-    texts, or a mapping {variable: value} (a vector variable takes a list)."""
+def resolve_point(objective: Objective, at: Any) -> list[float]:
+    """The point to look at: the objective's start, or `at` as CLI text ('x=1,y=2') or a list of
+    such texts, a mapping {variable: value} (a vector variable takes a list, array or tensor;
+    variables left out keep their start value), or the flat point itself (a number for one
+    coordinate, else a sequence, array or tensor of all of them)."""
     from gdplay.analysis.points import parse_point
+    from gdplay.errors import UsageError
+    from gdplay.suggest import did_you_mean
 
+    layout = objective.layout
     if at is None:
         return list(objective.start)
+    if isinstance(at, str):
+        return parse_point(at, layout, objective.start)
+    if isinstance(at, Sequence) and at and all(isinstance(a, str) for a in at):
+        return parse_point(",".join(at), layout, objective.start)
     if isinstance(at, Mapping):
-        at = ",".join(f"{k}={list(v) if isinstance(v, list | tuple) else v}" for k, v in at.items())
-    elif not isinstance(at, str):
-        at = ",".join(at)
-    return parse_point(at, objective.layout, objective.start)
+        point = layout.unflatten(list(objective.start))
+        for name, value in at.items():
+            if name not in point:
+                raise UsageError(f"at: no variable {name!r}; {did_you_mean(str(name), layout.names)}")
+            value = _plain(value)
+            size = layout.sizes[layout.names.index(name)]
+            if (size is None) != (not isinstance(value, list)) or (size is not None and len(value) != size):
+                want = "a number" if size is None else f"{size} numbers"
+                raise UsageError(f"at: {name} takes {want}, got {value!r}")
+            point[name] = value
+        return _numbers(layout.flatten(point))
+    flat = _plain(at)
+    flat = [flat] if not isinstance(flat, list) else flat
+    if len(flat) != layout.dim:
+        raise UsageError(f"at: the objective has {layout.dim} coordinates ({', '.join(layout.labels())}), got {flat!r}")
+    return _numbers(flat)
+
+
+def _plain(value: Any) -> Any:
+    """Arrays, tensors and their scalars as Python numbers and lists."""
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _numbers(values: Sequence[Any]) -> list[float]:
+    from gdplay.errors import UsageError
+
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise UsageError(f"at: expected numbers, got {list(values)!r}") from None
 
 
 def float32_note(effect: Float32Effect, value: float) -> str:

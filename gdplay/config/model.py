@@ -387,11 +387,14 @@ def load_config_data(
 
 
 def _plain_data(value: Any) -> Any:
-    """Mappings and sequences as dicts and lists (deep copies later must not copy a user's callable's closure)."""
+    """Fresh dicts and lists for mappings and sequences; NumPy arrays and scalars and torch tensors
+    as Python lists and numbers (their `tolist`); anything else, a callable included, as itself."""
     if isinstance(value, Mapping):
         return {k: _plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain_data(v) for v in value]
+    if not callable(value) and not isinstance(value, str | bytes) and callable(getattr(value, "tolist", None)):
+        return _plain_data(value.tolist())
     return value
 
 

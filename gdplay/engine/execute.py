@@ -31,10 +31,9 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 def run_problem(problem: Problem, progress: Progress | None = None, record: bool = True) -> RunResult:
     """One run, as a batch of one on the engine every sweep uses."""
     cfg = problem.config
-    threads = torch.get_num_threads()
-    torch.manual_seed(cfg.seed)
     dtype = DTYPES[problem.dtype]
     starts = torch.tensor([list(problem.start)], dtype=dtype, device=problem.device)
+    seed_generators(cfg.seed, starts.device)
     lrs = torch.tensor([cfg.optimizer.lr], dtype=torch.float64)
     spec = BatchSpec(
         objective=problem.objective,
@@ -49,10 +48,20 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         schedule=problem.schedule,
     )
     trace = run_batch(spec, progress)
-    return result_from_trace(problem, trace, 0, threads)
+    return result_from_trace(problem, trace, 0)
 
 
-def result_from_trace(problem: Problem, trace: BatchTrace, row: int, threads: int | None = None) -> RunResult:
+def seed_generators(seed: int, device: torch.device) -> None:
+    """Seed the CPU generator and, for a CUDA run, that device's: the same as torch.manual_seed for
+    the run, without queueing a seed for every CUDA device (torch.manual_seed does, and that
+    would outlive kept_state on a machine where CUDA was not initialised yet)."""
+    torch.random.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):  # initialised by now: the start is on it
+            torch.cuda.manual_seed(seed)
+
+
+def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResult:
     """The RunResult of one row of a batch trace."""
     cfg = problem.config
     lr = cfg.optimizer.lr
@@ -97,7 +106,7 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int, threads: in
         config=plain_config(cfg),
         diverged_at=stop if status_code == DIVERGED else None,
         python_version=platform.python_version(),
-        threads=threads if threads is not None else torch.get_num_threads(),
+        threads=trace.threads,
         deterministic=torch.are_deterministic_algorithms_enabled(),
     )
 

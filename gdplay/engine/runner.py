@@ -119,6 +119,7 @@ class BatchTrace:
     history_f: torch.Tensor | None = None  # [T, B]
     history_g: torch.Tensor | None = None  # [T, B]
     wall_time_s: float = 0.0
+    threads: int = 0  # torch's intra-op threads the steps ran on (1 for small CPU batches)
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
     lrs: torch.Tensor | None = None  # [B] float64: each run's configured lr
@@ -170,7 +171,9 @@ def run_batch(spec: BatchSpec, progress: Progress | None = None) -> BatchTrace:
     settings, which = spec.resolved()
     batch, dim = spec.starts.shape
     with _serial(spec.starts.device.type == "cpu" and batch * dim <= SERIAL_VALUES):
-        return _run_batch(spec, settings, which, progress)
+        trace = _run_batch(spec, settings, which, progress)
+        trace.threads = torch.get_num_threads()
+        return trace
 
 
 def _run_batch(

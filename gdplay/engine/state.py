@@ -32,11 +32,12 @@ def kept_state() -> Iterator[None]:
     try:
         with torch.random.fork_rng(devices=cuda, enabled=True):
             torch.set_default_dtype(torch.float32)
-            with torch.enable_grad():
+            with torch.inference_mode(False), torch.enable_grad():
                 yield
     finally:
-        # fork_rng restores the RNG states of the devices initialised when it began; a computation
-        # that initialises CUDA for the first time leaves a fresh generator, as a first use would.
+        # fork_rng restores the RNG states of the devices initialised when it began. A run on a CUDA
+        # device that was not initialised before leaves that device's generator seeded with the
+        # run's seed (gdplay.engine.execute seeds only the CPU generator and the run's own device).
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         if torch.get_default_dtype() != dtype:

@@ -211,9 +211,14 @@ def _inline_in_ipython() -> None:
     shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
     if shell is None:
         return
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    if any(Figure in f.type_printers for f in formatters.values()):
+        return  # the user (or %matplotlib inline) chose how figures show: keep it
     from IPython.core.pylabtools import select_figure_formats
 
-    select_figure_formats(shell, {"png"})  # idempotent: registers the PNG printer for Figure
+    select_figure_formats(shell, {"png"})
 
 
 def _draw_runs(

@@ -155,11 +155,11 @@ class RunResult:
             f"final.point={self.final.point!r}, final.value={self.final_value!r})"
         )
 
-    def to_dict(self, every: int | None = None, config: bool = True) -> dict[str, Any]:
+    def to_dict(self, every: int | None = None, config: bool = True, history: bool = True) -> dict[str, Any]:
         """The JSON record of this run (schema v2); history sampled every `every` steps when given."""
         from gdplay.results.serialize import run_record
 
-        return run_record(self, every, config)
+        return run_record(self, every, config, history)
 
 
 def nearest_distance(point: Sequence[float], minimizers: Sequence[Sequence[float]]) -> float | None:

@@ -586,15 +586,16 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
     import torch
 
     from gdplay.analysis.curvature import quadratic_curvature
-    from gdplay.engine.execute import plain_config
+    from gdplay.engine.execute import plain_config, seed_generators
     from gdplay.engine.runner import STATUS_NAMES, run_batch
     from gdplay.engine.state import kept_state, provenance_environment
 
     with kept_state():
-        provenance = {**provenance_environment(), "python": platform.python_version()}
-        torch.manual_seed(sweep.problem.config.seed)
         spec = batch_spec(sweep, rowwise)
+        seed_generators(sweep.problem.config.seed, spec.starts.device)
         trace = run_batch(spec, progress)
+        # the threads the steps ran on, as for a single run
+        provenance = {**provenance_environment(), "python": platform.python_version(), "threads": trace.threads}
     problem = sweep.problem
     objective = problem.objective
     curvature = quadratic_curvature(objective, problem.start)

@@ -70,7 +70,7 @@ def check(
         except OSError as exc:
             raise UsageError(f"--junit {junit}: cannot write: {exc.strerror or exc}") from None
     if json_out:
-        _emit(cases, changes, skips)
+        emit_json(report.to_dict(changes, skips))
     else:
         _show(cases, changes, skips, seconds, update)
     if interrupted:
@@ -106,24 +106,6 @@ def _update(path: Path, cases: list[Any], every: bool) -> tuple[list[Any], list[
         case.outcome_checks = evaluate(loaded.config.expect, case.result)
         case.outcome = PASSED if case.outcome_checks.passed else FAILED
     return cases, result.changes, result.skips
-
-
-def _emit(cases: list[Any], changes: list[Any], skips: list[Any]) -> None:
-    from gdplay.ci.suite import tally
-    from gdplay.results.serialize import document
-
-    emit_json(
-        document(
-            "check",
-            summary=tally(cases),
-            cases=[c.to_dict() for c in cases],
-            updated=[
-                {"file": file, "name": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}
-                for file, c in changes
-            ],
-            not_updated=[{"file": file, "name": s.run, "quantity": s.quantity, "why": s.why} for file, s in skips],
-        )
-    )
 
 
 def _show(cases: list[Any], made: list[Any], left: list[Any], seconds: float, update: bool) -> None:

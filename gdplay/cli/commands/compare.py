@@ -44,7 +44,7 @@ def compare(
         require_matplotlib()
         fmt = format_of(str(plot))
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python)
+    planned = plan([config], flags, allow_python, bind=False)
     objective = common_objective(planned)
     judged = execute(planned, judge=False)
     results = [j.result for j in judged]

@@ -36,7 +36,6 @@ def explain(
     """
     from gdplay.api import explain as explain_configs
     from gdplay.render.analysis import explain_renderable
-    from gdplay.results.serialize import document
 
     console = out()
 
@@ -48,7 +47,7 @@ def explain(
         config, run=run_name, sets=overrides(sets, None, dtype, steps, None), allow_python=allow_python, on_result=show
     )
     if json_out:
-        emit_json(document("explain", runs=[e.to_dict() for e in found]))
+        emit_json(found.to_dict())
     if found.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_DIVERGED if found.diverged else EXIT_OK)

@@ -30,11 +30,10 @@ def grad(
     """
     from gdplay.api import grad as gradients
     from gdplay.render.views import gradients_renderable
-    from gdplay.results.serialize import document
 
     found = gradients(config, at, run=run_name, sets=sets or (), allow_python=allow_python)
     if json_out:
-        emit_json(document("grad", runs=[g.to_dict() for g in found]))
+        emit_json(found.to_dict())
     else:
         out().print(gradients_renderable(found))
     failed = found.failed

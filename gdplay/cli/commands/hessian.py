@@ -29,11 +29,10 @@ def hessian(
     """
     from gdplay.api import hessian as hessians
     from gdplay.render.views import hessians_renderable
-    from gdplay.results.serialize import document
 
     found = hessians(config, at, run=run_name, sets=sets or (), allow_python=allow_python)
     if json_out:
-        emit_json(document("hessian", runs=[h.to_dict() for h in found]))
+        emit_json(found.to_dict())
     else:
         out().print(hessians_renderable(found))
     failed = found.failed

@@ -54,10 +54,10 @@ def plot(
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python)
+    planned = plan([config], flags, allow_python, bind=False)
     swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
     if swept is not None:
-        _plot_sweeps(swept, target, pixels, dpi, fmt)
+        _plot_sweeps(swept, target, pixels, dpi, fmt, allow_python)
         raise typer.Exit(EXIT_OK)
     objective = common_objective(planned)
     results = [j.result for j in execute(planned, judge=False)]
@@ -77,17 +77,17 @@ def plot(
     raise typer.Exit(EXIT_OK)
 
 
-def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: bool) -> None:  # type: ignore[no-untyped-def]
     """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file)."""
+    from gdplay.api import sweep
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.render.plot import render_sweep
-    from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
-    result = run_sweep(build_sweep(swept.problem, swept.loaded))
-    if result.interrupted:
+    done = sweep(swept.loaded, allow_python=allow_python)
+    if done.interrupted:
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
-    table = grid_table(result)
+    result, table = done[0], done.tables[0]
     picture = render_sweep(result, table, size=pixels, dpi=dpi, fmt=fmt)
     write_atomic_bytes(target, picture.data)
     rows, cols = table.shape
