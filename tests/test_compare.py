@@ -70,3 +70,14 @@ def test_compare_with_plot_writes_the_picture(cli, tmp_path):
     result = cli("compare", CONFIGS / "quadratic_momentum.yaml", "--plot", target, "--steps", "50")
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_expect_block_that_does_not_fit_stops_run_but_not_compare(cli, write_config):
+    # compare, explain and sweep do not judge expect: blocks, so one that names 3 coordinates for a
+    # 2-D objective is an error for run and check (exit 3) only, as it was before the pipeline
+    path = write_config(
+        "objective: {name: sphere, dim: 2}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 20\nexpect: {argmin: [0, 0, 0]}\n"
+    )
+    assert cli("run", path).exit_code == 3
+    assert cli("compare", path).exit_code == 0
+    assert cli("explain", path).exit_code == 0
