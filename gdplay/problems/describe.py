@@ -82,12 +82,12 @@ def details(entry: Builtin, d: int | None = None) -> dict[str, Any]:
         value = entry.fn(x, params)
         (grad,) = torch.autograd.grad(value, x)
         record: dict[str, Any] = {
-            "x": m,
-            "f": facts.f_min,
-            "f_computed": float(value.detach()),
+            "point": {"x": list(m)},  # by variable, as final.point: a built-in's variable is the vector x
+            "value": facts.f_min,
+            "value_computed": float(value.detach()),
             "grad_norm": float(grad.norm()),
             "on_boundary": any(v in (lo, hi) for v, (lo, hi) in zip(m, bounds, strict=True)),
-            "hessian_eigenvalues": None,
+            "eigenvalues": None,
             "condition_number": None,
             "hessian_note": None,
         }
@@ -96,7 +96,7 @@ def details(entry: Builtin, d: int | None = None) -> dict[str, Any]:
         else:
             hessian = torch.autograd.functional.hessian(lambda z: entry.fn(z, params), x.detach())
             eig = torch.linalg.eigvalsh(0.5 * (hessian + hessian.T)).tolist()
-            record["hessian_eigenvalues"] = eig
+            record["eigenvalues"] = eig
             record["condition_number"] = eig[-1] / eig[0] if eig[0] > 0 else None
             if eig[0] <= 0:
                 record["hessian_note"] = "singular or indefinite: no finite condition number"
@@ -106,7 +106,7 @@ def details(entry: Builtin, d: int | None = None) -> dict[str, Any]:
         "dim": dim,
         "params": plain_params(params),
         "domain": [list(b) for b in bounds],
-        "start": entry.start(dim),
+        "start": {"x": entry.start(dim)},
         "f_min": facts.f_min,
         "minima": minima,
         "differentiable_at_min": entry.differentiable_at_min,

@@ -75,7 +75,7 @@ def render(facts: dict[str, Any]) -> Any:
     )
     grid.add_row("parameters", Text(params_text(facts["params"])))
     grid.add_row("domain", Text(" × ".join(f"[{number(lo)}, {number(hi)}]" for lo, hi in facts["domain"])))
-    grid.add_row("default start", point(facts["start"]))
+    grid.add_row("default start", point(facts["start"]["x"]))
     grid.add_row("f*", "unknown" if facts["f_min"] is None else number(facts["f_min"]))
     grid.add_row("reference", Text(facts["reference"]))
 
@@ -85,11 +85,11 @@ def render(facts: dict[str, Any]) -> Any:
         block = Table.grid(padding=(0, 2))
         block.add_column(style="bold")
         block.add_column(overflow="fold")
-        block.add_row(f"minimum {i} of {n}" if n > 1 else "minimum", point(m["x"]))
-        block.add_row("f*", number(m["f"]) if m["f"] is not None else "unknown")
+        block.add_row(f"minimum {i} of {n}" if n > 1 else "minimum", point(m["point"]["x"]))
+        block.add_row("f*", number(m["value"]) if m["value"] is not None else "unknown")
         edge = "  (on the domain's edge)" if m["on_boundary"] else ""
         block.add_row("|∇f(x*)|", f"{m['grad_norm']:.3g}{edge}")
-        eig = m["hessian_eigenvalues"]
+        eig = m["eigenvalues"]
         block.add_row(
             "Hessian eigenvalues", ", ".join(f"{v:.6g}" for v in eig) if eig is not None else m["hessian_note"]
         )
