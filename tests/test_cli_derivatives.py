@@ -249,3 +249,10 @@ def test_help_lists_the_commands_without_importing_torch():
     assert result.returncode == 0, result.stderr
     for name in ("grad", "hessian", "explain"):
         assert name in result.stdout
+
+
+def test_hessian_gradient_is_keyed_as_grads(cli):
+    # g = (x1 + 5)·x2²: ∇g(2, 3) = (x2², 2(x1 + 5)·x2) = (9, 42), by the same labels in both commands
+    hess = json.loads(cli("hessian", CONFIGS / "notebook_g.yaml", "--json").stdout)["runs"][0]
+    grad = json.loads(cli("grad", CONFIGS / "notebook_g.yaml", "--json").stdout)["runs"][0]
+    assert hess["gradient"] == grad["autograd"] == {"x1": 9.0, "x2": 42.0}

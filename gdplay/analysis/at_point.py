@@ -205,7 +205,7 @@ class HessianAt:
                 "point": self.objective.layout.unflatten(report.point),
                 "value": report.value,
                 "variables": report.labels,
-                "gradient": report.gradient,
+                "gradient": dict(zip(report.labels, report.gradient, strict=True)),  # per coordinate, as grad's
                 "matrix": report.matrix,
                 "eigenvalues": report.eigenvalues,
                 "kind": report.kind,
