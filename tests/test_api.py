@@ -322,3 +322,14 @@ def test_a_result_prints_short_in_a_notebook():
     (run,) = gdplay.run(CONFIGS / "quadratic.yaml", steps=1000)
     assert repr(run).startswith("RunResult(name='quadratic', status='max_steps', steps=1000")
     assert len(repr(run)) < 200 and repr(run.history) == "History(1001 records, steps 0..1000)"
+
+
+def test_one_run_shows_its_summary_in_jupyter():
+    (run,) = gdplay.run(CONFIGS / "regression" / "quadratic.yaml")
+    html = run._repr_html_()
+    assert html.startswith("<table>") and "<script" not in html
+    # the numbers shown are the run's own, at the table's 8 significant digits
+    assert f"x={run.final_point[0]:.8g}" in html and f"{run.final_value:.8g}" in html
+    assert str(run.status) in html and run.reason in html
+    weird = gdplay.run({**QUADRATIC, "name": "<b>&"}, steps=1)[0]._repr_html_()
+    assert "&lt;b&gt;&amp;" in weird  # names are escaped, not markup

@@ -155,6 +155,36 @@ class RunResult:
             f"final.point={self.final.point!r}, final.value={self.final_value!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the run's summary as a small HTML table (the convergence table and the
+        sparkline are the Runs display's, which rich draws; this layer does not import rich)."""
+        import html
+
+        final = self.final
+
+        def num(v: float | None) -> str:
+            return "—" if v is None else f"{v:.8g}"
+
+        point = ", ".join(
+            f"{k}={'[' + ', '.join(num(x) for x in v) + ']' if isinstance(v, list) else num(v)}"
+            for k, v in final.point.items()
+        )
+        rows = [
+            ("status", f"{self.status} ({self.reason})"),
+            ("final point", point),
+            ("f(x)", num(final.value)),
+            ("|∇f|", num(final.grad_norm)),
+            ("f − f*", num(final.gap)),
+            ("distance to min", num(final.distance)),
+            ("steps", str(self.steps)),
+            ("optimizer", f"{self.optimizer} (lr={self.lr:g})"),
+            ("device, dtype", f"{self.device}, {self.dtype} (seed {self.seed})"),
+        ]
+        cell = "style='text-align:left'"
+        body = "".join(f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in rows)
+        title = html.escape(f"{self.name}: {self.objective_formula}")
+        return f"<table><caption style='text-align:left'><b>{title}</b></caption>{body}</table>"
+
     def to_dict(self, every: int | None = None, config: bool = True, history: bool = True) -> dict[str, Any]:
         """The JSON record of this run (schema v2); history sampled every `every` steps when given."""
         from gdplay.results.serialize import run_record
