@@ -92,16 +92,7 @@ def python_objective(run: LoadedRun, allow_python: bool) -> Objective:
     if not callable(fn):
         raise run.error(f"{path.name}:{func_name} is not a function", "objective", "python")
     label = f"{path.name}:{func_name}"
-    batched, form = _batched(run, fn, label, start)
-    return Objective(
-        name=run.config.name,
-        formula=f"python {label}",
-        layout=layout,
-        fn=batched,
-        start=tuple(start),
-        kind="python",
-        facts={"python": str(path), "function": func_name, "form": form},
-    )
+    return _objective(run, fn, label, f"python {label}", layout, start, {"python": str(path), "function": func_name})
 
 
 def callable_name(fn: Any) -> str:
@@ -129,15 +120,22 @@ def _callable_objective(run: LoadedRun, fn: Callable[..., Any]) -> Objective:
     _no_params(run)
     layout, start = _layout(run)
     label = callable_name(fn)
+    return _objective(run, fn, label, f"python {python_target(fn)}", layout, start, {"function": label})
+
+
+def _objective(
+    run: LoadedRun, fn: Any, label: str, formula: str, layout: Layout, start: list[float], facts: dict[str, Any]
+) -> Objective:
+    """The Objective of a Python function, file or callable alike: probed, and batched when per point."""
     batched, form = _batched(run, fn, label, start)
     return Objective(
         name=run.config.name,
-        formula=f"python {python_target(fn)}",
+        formula=formula,
         layout=layout,
         fn=batched,
         start=tuple(start),
         kind="python",
-        facts={"function": label, "form": form},
+        facts={**facts, "form": form},
     )
 
 
