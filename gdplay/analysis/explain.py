@@ -70,7 +70,8 @@ class Explanation:
                     "degenerate": p.degenerate if p else None,
                     "stability_rule": p.stability_rule if p else None,
                     "rate_rule": p.rate_rule if p else None,
-                    "best": p.best if p else {},
+                    # per method, the lr (and momentum) with the fastest predicted rate here
+                    "best_settings": p.best if p else {},
                     "measured_window": [m.first, m.last] if m.rate is not None else None,
                     "measured_error": m.error,
                     "measured_reason": m.reason or None,
