@@ -157,7 +157,8 @@ def test_explain_json_keys_and_exit_code(cli):
     # what momentum buys at κ = 100: (κ − 1)/(κ + 1) = 99/101 against (√κ − 1)/(√κ + 1) = 9/11,
     # i.e. log(99/101)/log(9/11) ≈ 1/10 of the steps
     assert doc["best_settings"]["gradient descent"] == pytest.approx({"lr": 2 / 101, "rate": 99 / 101})
-    assert doc["best_settings"]["heavy-ball momentum"] == pytest.approx({"lr": 4 / 121, "momentum": 81 / 121, "rate": 9 / 11})
+    heavy = doc["best_settings"]["heavy-ball momentum"]
+    assert heavy == pytest.approx({"lr": 4 / 121, "momentum": 81 / 121, "rate": 9 / 11})
     assert "about 10× fewer steps" in doc["verdict"]
 
 
