@@ -328,15 +328,32 @@ def sweep(
     return Sweeps(results, tables)
 
 
-class Gradients(_Many[Any]):
-    """`gdplay.grad`: per run, a GradientAt (`.check.autograd`, `.check.finite_difference`,
-    `.check.verdict`, `.gradient` by variable)."""
-
-    command = "grad"
+class _AtPoint(_Many[Any]):
+    """What the derivative lab measured at a point, one item per run; `failed` is the CLI's exit 1."""
 
     @property
     def failed(self) -> bool:
-        return any(g.failed for g in self._items)
+        return any(item.failed for item in self._items)
+
+
+def _at_point(
+    measure: Callable[..., Any], config: Any, at: Any, sets: Any, overrides: Any, allow_python: bool, run: Any
+):  # type: ignore[no-untyped-def]
+    """`measure(loaded, objective, at)` for each selected run, torch's state kept."""
+    from gdplay.engine.state import kept_state
+
+    with kept_state():
+        return [
+            measure(loaded, objective, at)
+            for loaded, objective in _objectives(config, sets, overrides, allow_python, run)
+        ]
+
+
+class Gradients(_AtPoint):
+    """`gdplay.grad`: per run, a GradientAt (`.gradient` and `.point` by variable, `.check.autograd`,
+    `.check.finite_difference`, `.check.verdict`)."""
+
+    command = "grad"
 
     def _renderable(self) -> Any:
         from gdplay.render.views import gradients_renderable
@@ -363,25 +380,17 @@ def grad(
     **overrides: Any,
 ) -> Gradients:
     """The gradient at `at` (default: the config's start) by autograd and by central differences,
-    in float64. `at` is a mapping {"x": 1.0, "w": [1, 2]} or the CLI's text "x=1,w[0]=2"."""
+    in float64. `at`: a mapping {"x": 1.0, "w": [1, 2]} (arrays and tensors too), the flat point,
+    or the CLI's text "x=1,w[0]=2" (gdplay.analysis.at_point.resolve_point)."""
     from gdplay.analysis.at_point import gradient_at
-    from gdplay.engine.state import kept_state
 
-    with kept_state():
-        return Gradients(
-            gradient_at(loaded, objective, at)
-            for loaded, objective in _objectives(config, sets, overrides, allow_python, run)
-        )
+    return Gradients(_at_point(gradient_at, config, at, sets, overrides, allow_python, run))
 
 
-class Hessians(_Many[Any]):
+class Hessians(_AtPoint):
     """`gdplay.hessian`: per run, a HessianAt (`.report.matrix`, `.report.eigenvalues`, `.report.kind`)."""
 
     command = "hessian"
-
-    @property
-    def failed(self) -> bool:
-        return any(h.failed for h in self._items)
 
     def _renderable(self) -> Any:
         from gdplay.render.views import hessians_renderable
@@ -399,15 +408,10 @@ def hessian(
     **overrides: Any,
 ) -> Hessians:
     """The Hessian at `at` (default: the config's start) by autograd in float64, its eigenvalues
-    and the kind of point (minimum, maximum, saddle, degenerate)."""
+    and the kind of point (minimum, maximum, saddle, degenerate); `at` as for grad."""
     from gdplay.analysis.at_point import hessian_at
-    from gdplay.engine.state import kept_state
 
-    with kept_state():
-        return Hessians(
-            hessian_at(loaded, objective, at)
-            for loaded, objective in _objectives(config, sets, overrides, allow_python, run)
-        )
+    return Hessians(_at_point(hessian_at, config, at, sets, overrides, allow_python, run))
 
 
 class Explanations(_Many[Any]):
