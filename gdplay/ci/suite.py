@@ -8,12 +8,14 @@ error case and the other files are still checked. Nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import fnmatch
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gdplay.errors import ConfigError, UsageError
+from gdplay.errors import ConfigError, DeviceUnavailableError, UsageError
 from gdplay.results.expect import Outcome
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -66,10 +68,24 @@ class Case:
         return out
 
 
-def discover(paths: Sequence[str | Path]) -> list[Path]:
+def discover(
+    paths: Sequence[str | Path], exclude: Sequence[str] = (), not_configs: list[Path] | None = None
+) -> list[Path]:
     """Config files named by `paths`: files as given, folders searched recursively for *.yaml and
     *.yml (hidden folders and files skipped), sorted, each once. A missing path is a usage error."""
-    found: list[Path] = []
+    return [path for path, _ in find_configs(paths, exclude, not_configs)]
+
+
+def find_configs(
+    paths: Sequence[str | Path], exclude: Sequence[str] = (), not_configs: list[Path] | None = None
+) -> list[tuple[Path, str]]:
+    """`discover`, each file with its stable name (see `stable_name`).
+
+    A file under `exclude` (globs matched against the path below the folder given, any folder of it,
+    its name, or the path as found) is left out. A YAML file found in a folder that is not a gdplay
+    config (no `objective` or `optimizer`, at the top or in a `runs:` entry: a CI workflow, say) is
+    left out too and listed in `not_configs`; a file named on its own is always loaded."""
+    found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
@@ -80,17 +96,70 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
                 if p.suffix in CONFIG_SUFFIXES
                 and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not excluded(p.relative_to(path), p, exclude)
             )
+            kept = [f for f in files if is_gdplay_config(f)]
+            if not_configs is not None:
+                not_configs += [f for f in files if f not in kept]
+            files = kept
         elif path.exists():
-            files = [path]
+            files = [] if excluded(Path(path.name), path, exclude) else [path]
         else:
             raise UsageError(f"no such file or folder: {raw}")
         for f in files:
             key = f.resolve()
             if key not in seen:
                 seen.add(key)
-                found.append(f)
+                found.append((f, stable_name(f, path if path.is_dir() else path.parent)))
     return found
+
+
+def excluded(relative: Path, path: Path, patterns: Sequence[str]) -> bool:
+    """Whether a glob of `patterns` matches the file: its path below the folder given, one of that
+    path's folders (so `--exclude drafts` leaves out a whole folder), its name, or the path as found."""
+    if not patterns:
+        return False
+    rel = relative.as_posix()
+    candidates = {rel, path.name, path.as_posix()}
+    parts = relative.parts
+    candidates |= {"/".join(parts[:i]) for i in range(1, len(parts))}
+    return any(fnmatch.fnmatchcase(c, pattern.rstrip("/")) for c in candidates for pattern in patterns)
+
+
+def is_gdplay_config(path: Path) -> bool:
+    """Whether a YAML file is meant for gdplay: a mapping that names an `objective` or an `optimizer`
+    (at the top or in an entry of `runs:`). A file that is not valid YAML counts as one, so that its
+    error is reported rather than hidden."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
+        return True
+    if not isinstance(data, dict):
+        return False
+    keys = {"objective", "optimizer"}
+    if keys & set(data):
+        return True
+    runs = data.get("runs")
+    return isinstance(runs, list) and any(isinstance(r, dict) and keys & set(r) for r in runs)
+
+
+def stable_name(path: Path, root: Path) -> str:
+    """The name a config has in reports (JUnit classname, ids, --json): its path relative to the
+    working folder when it lies under it, as pytest names items relative to its rootdir, so
+    `configs/x.yaml`, `./configs/x.yaml` and `/abs/repo/configs/x.yaml` give one name. Outside the
+    working folder: relative to the folder above the path given (`/tmp/ci/s` finds `s/a.yaml`)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        pass
+    base = root.resolve().parent
+    try:
+        return resolved.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def check_file(
@@ -98,11 +167,14 @@ def check_file(
     overrides: Sequence[str] = (),
     allow_python: bool = False,
     on_case: Callable[[Case], None] | None = None,
+    name: str | None = None,
+    threads: int | None = None,
 ) -> list[Case]:
-    """Every run of one config file, as cases (one error case when the file does not load)."""
+    """Every run of one config file, as cases (one error case when the file does not load).
+    `name` is the file's name in the cases (default: the path as given)."""
     from gdplay.config.model import load_config
 
-    display = Path(path).as_posix()
+    display = name or Path(path).as_posix()
     try:
         loaded_file = load_config(path, overrides)
     except ConfigError as exc:
@@ -112,7 +184,7 @@ def check_file(
         return [case]
     cases = []
     for loaded in loaded_file.runs:
-        case = run_case(display, loaded, allow_python)
+        case = run_case(display, loaded, allow_python, threads=threads)
         cases.append(case)
         if on_case:
             on_case(case)
@@ -121,23 +193,70 @@ def check_file(
     return cases
 
 
-def run_case(display: str, loaded: Any, allow_python: bool = False) -> Case:
-    """Build, run and judge one loaded run; config problems become an error case."""
+def prepare(loaded: Any, allow_python: bool = False) -> Any:
+    """The run planned for a check: built and its expect: block bound (a ConfigError otherwise).
+    The memory rule counts what a check keeps: no history."""
+    from gdplay.pipeline import plan
+
+    (planned,) = plan([loaded], allow_python=allow_python, record=False)
+    return planned
+
+
+def run_case(
+    display: str, loaded: Any, allow_python: bool = False, planned: Any = None, threads: int | None = None
+) -> Case:
+    """Build, run and judge one loaded run; config problems become an error case, and a device
+    this machine does not have (a `device: cuda` baseline on a CPU runner) a skipped one."""
     name = loaded.config.name
     if loaded.config.expect is None:
         return Case(display, name, SKIPPED, "no expect: block", loaded.index, loaded=loaded)
-    from gdplay.pipeline import plan, run_one
+    from gdplay.pipeline import run_one
 
-    try:
-        (planned,) = plan([loaded], allow_python=allow_python)
-    except ConfigError as exc:
-        return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
-    judged = run_one(planned, record=False)
+    if planned is None:
+        try:
+            planned = prepare(loaded, allow_python)
+        except DeviceUnavailableError as exc:
+            return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
+        except ConfigError as exc:
+            return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
+    with deterministic(threads, planned.problem.device):
+        judged = run_one(planned, record=False)
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)
     verdict = PASSED if outcome.passed else FAILED
     return Case(display, name, verdict, "", loaded.index, outcome, result, loaded)
+
+
+CHECK_THREADS = 1  # torch's intra-op threads for a check: one reduction order on every machine
+
+
+@contextlib.contextmanager
+def deterministic(threads: int | None = None, device: str = "cpu") -> Iterator[None]:
+    """Run a check as a baseline needs it: bit for bit the same on every runner.
+
+    A parallel reduction (a sum over more coordinates than torch's grain size) adds its partial
+    sums in an order that depends on the thread count, and float addition is not associative:
+    (a + b) + c ≠ a + (b + c) in the last bit, which an Adam run amplifies over its steps. So a
+    check pins the thread count (CHECK_THREADS unless `threads` says; whatever OMP_NUM_THREADS
+    says) and, on the CPU, asks torch for deterministic algorithms. On CUDA the flag is set only
+    when CUBLAS_WORKSPACE_CONFIG is (torch refuses cuBLAS calls under the flag without it); the
+    results record whether it was on. Both are restored afterwards."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    flag = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        torch.set_num_threads(threads or CHECK_THREADS)
+        if not device.startswith("cuda") or os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
+            torch.use_deterministic_algorithms(True)
+        yield
+    finally:
+        torch.set_num_threads(before)
+        torch.use_deterministic_algorithms(flag, warn_only=warn_only)
 
 
 def tally(cases: Iterable[Case]) -> dict[str, int]:

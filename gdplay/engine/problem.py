@@ -12,7 +12,7 @@ from typing import Any
 
 from gdplay.config.memory import check_fits, run_bytes
 from gdplay.config.model import LoadedRun, RunConfig
-from gdplay.errors import ConfigError, DeviceError, FormulaError
+from gdplay.errors import ConfigError, DeviceUnavailableError, FormulaError
 from gdplay.optim.factory import check_options, lookup
 from gdplay.optim.registry import OptimizerInfo
 from gdplay.optim.schedule import Schedule
@@ -34,7 +34,8 @@ class Problem:
     schedule: Schedule | None = None
 
 
-def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
+def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = True) -> Problem:
+    """`record`: whether the run will keep its history (the memory it needs depends on it)."""
     cfg = run.config
     objective = build_objective(run, allow_python)
     try:
@@ -47,9 +48,10 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     schedule = build_schedule(run)
     device = resolve_device(cfg.device, run)
+    kept = "its history keeps every step" if record else "without its history"
     check_fits(
-        run_bytes(objective.dim, cfg.steps, cfg.dtype),
-        f"a run of {cfg.steps} steps in dimension {objective.dim} (its history keeps every step)",
+        run_bytes(objective.dim, cfg.steps, cfg.dtype, history=record),
+        f"a run of {cfg.steps} steps in dimension {objective.dim} ({kept})",
         run.locate("steps"),
     )
     return Problem(
@@ -136,8 +138,8 @@ def resolve_device(device: str, run: LoadedRun | None = None) -> str:
     if device.startswith("cuda"):
         where = run.locate("device") if run else None
         if not torch.cuda.is_available():
-            raise DeviceError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
+            raise DeviceUnavailableError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
+            raise DeviceUnavailableError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
     return device
