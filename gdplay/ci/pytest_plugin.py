@@ -219,4 +219,6 @@ class GdplayItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"gdplay: {self.nodeid}"
+        # The line (0-based, as pytest counts) where the run is written; a skip's report needs one.
+        where = self.loaded.document.location(("runs", self.loaded.index) if self.loaded.index is not None else ())
+        return self.path, (where.line or 1) - 1, f"gdplay: {self.nodeid}"
