@@ -468,6 +468,8 @@ class CheckReport(_Many[Any]):
         super().__init__(cases)
         self.seconds = seconds
         self.interrupted = interrupted
+        self.not_configs: list[str] = []  # YAML files found that are not gdplay configs (not checked)
+        self.stopped_early = False  # maxfail reached: the files after it were not checked
 
     @property
     def summary(self) -> dict[str, int]:
@@ -510,28 +512,47 @@ def check(
     sets: Sequence[str] = (),
     allow_python: bool = False,
     on_file: Callable[[Path, list[Any]], list[Any]] | None = None,
+    exclude: Sequence[str] = (),
+    keyword: str | None = None,
+    maxfail: int | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
     **overrides: Any,
 ) -> CheckReport:
     """Run every config under `paths` (files, or folders searched for *.yaml / *.yml) that has an
     expect: block, and judge it. A broken file is an error case; the others are still checked.
-    `on_file(path, cases)` may replace a file's cases (check --update rewrites baselines there)."""
+    `on_file(path, cases)` may replace a file's cases (check --update rewrites baselines there).
+
+    `exclude`: globs of files or folders to leave out; `keyword`: a pytest-style -k expression
+    over the case ids (`file::run`); `maxfail`: stop after that many failed or broken runs; `jobs`:
+    worker processes (files are shared out, results come back in file order); `threads`: torch's
+    thread count for the runs (default 1: the same bits on every machine)."""
     import time
 
-    from gdplay.ci.suite import INTERRUPTED, check_file, discover
+    from gdplay.ci.suite import ERROR, FAILED, INTERRUPTED, check_files, find_configs
 
-    files = discover([paths] if isinstance(paths, str | Path) else list(paths))
+    not_configs: list[Path] = []
+    found = find_configs([paths] if isinstance(paths, str | Path) else list(paths), exclude, not_configs)
     began = time.perf_counter()
     cases: list[Any] = []
     interrupted = False
+    stopped = False
     try:
-        for path in files:
-            found = check_file(path, _patches(sets, overrides), allow_python)
+        for path, found_cases in check_files(
+            found, _patches(sets, overrides), allow_python, keyword=keyword, jobs=jobs, threads=threads, maxfail=maxfail
+        ):
             if on_file is not None:
-                found = on_file(path, found)
-            cases += found
-            if any(c.outcome == INTERRUPTED for c in found):
+                found_cases = on_file(path, found_cases)
+            cases += found_cases
+            if any(c.outcome == INTERRUPTED for c in found_cases):
                 interrupted = True
+                break
+            if maxfail is not None and sum(c.outcome in (FAILED, ERROR) for c in cases) >= maxfail:
+                stopped = True
                 break
     except KeyboardInterrupt:
         interrupted = True
-    return CheckReport(cases, time.perf_counter() - began, interrupted)
+    report = CheckReport(cases, time.perf_counter() - began, interrupted)
+    report.not_configs = [p.as_posix() for p in not_configs]
+    report.stopped_early = stopped
+    return report

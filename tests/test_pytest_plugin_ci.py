@@ -105,9 +105,9 @@ def test_a_cuda_config_on_a_cpu_runner_is_skipped_with_the_reason(warm: None, py
 def test_junitxml_carries_the_runs_provenance_as_properties(minima, tmp_path):
     report = tmp_path / "r.xml"
     minima.runpytest_inprocess(*PLUGIN, "--gdplay", "minima/a.yaml", f"--junitxml={report}")
-    (case,) = ET.parse(report).getroot().iter("testcase")
-    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    root = ET.parse(report).getroot()
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
     import torch
 
-    assert props["torch"] == torch.__version__
-    assert props["threads"] == "1" and props["deterministic"] == "True"
+    assert props["torch"] == torch.__version__ and props["torch_cuda"] == str(torch.version.cuda or "none")
+    assert props["threads"] == "1" and props["deterministic"] == "true"

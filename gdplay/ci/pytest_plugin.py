@@ -176,6 +176,30 @@ class GdplayFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+_RECORDED = pytest.StashKey[list[Any]]()
+
+
+def _record_suite_properties(config: pytest.Config, result: Any) -> None:
+    """--junitxml: what produced the numbers (torch and its build, threads, the deterministic flag)
+    as <testsuite> properties, as `gdplay check --junit` writes them (the JUnit schema has no
+    properties on a test case). Not recorded by pytest-xdist workers, which write no report."""
+    from _pytest.junitxml import xml_key  # where record_testsuite_property puts them
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    from gdplay.ci.junit import suite_properties
+
+    results = config.stash.setdefault(_RECORDED, [])
+    results.append(result)
+    xml.global_properties[:] = [p for p in xml.global_properties if p[0] not in _GDPLAY_PROPERTIES]
+    for name, value in suite_properties(results):
+        xml.add_global_property(name, value)
+
+
+_GDPLAY_PROPERTIES = {"gdplay", "torch", "torch_cuda", "threads", "deterministic", "devices"}
+
+
 class ExpectationNotMet(AssertionError):
     """A run ended away from what its `expect:` block says; the message lists every miss."""
 
@@ -197,9 +221,8 @@ class GdplayItem(pytest.Item):
 
         case = run_case(self.config_path, self.loaded, _allow_python(self.config), planned=self.planned)
         r = case.result
-        if r is not None:  # in --junitxml, as properties of the test case: what produced the numbers
-            for key, value in r.provenance.items():
-                self.user_properties.append((key, str(value)))
+        if r is not None:
+            _record_suite_properties(self.config, r)
         if case.outcome == INTERRUPTED:
             raise KeyboardInterrupt
         if case.outcome in (FAILED, ERROR):

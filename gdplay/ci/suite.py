@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class Case:
     result: Any = None  # RunResult (kept as Any so this module imports nothing heavy)
     loaded: Any = None  # LoadedRun
     notes: list[str] = field(default_factory=list)
+    line: int | None = None  # for an error: the line of the config it points at
 
     @property
     def id(self) -> str:
@@ -50,6 +52,18 @@ class Case:
             # A file that did not load: its error already starts with the file's name and line.
             return [self.message if self.run is None else f"{self.id}: {self.message}"]
         return []
+
+    def key_line(self, quantity: str) -> int | None:
+        """The line of the config where the expect: key of a check is written (its own entry's, or
+        the inherited top-level one, or the nearest enclosing key)."""
+        if self.loaded is None:
+            return self.line
+        parts: list[str | int] = []
+        for word in re.split(r"\.", "max_steps" if quantity == "steps" else quantity):
+            name, *indices = re.split(r"\[(\d+)\]", word)
+            parts.append(name)
+            parts += [int(i) for i in indices if i]
+        return self.loaded.locate("expect", *parts).line
 
     def to_dict(self) -> dict[str, Any]:
         """The case in `check --json`: the file, the outcome, the checks, then the run's record
@@ -110,7 +124,7 @@ def find_configs(
             key = f.resolve()
             if key not in seen:
                 seen.add(key)
-                found.append((f, stable_name(f, path if path.is_dir() else path.parent)))
+                found.append((f, stable_name(f, path)))
     return found
 
 
@@ -155,7 +169,7 @@ def stable_name(path: Path, root: Path) -> str:
         return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         pass
-    base = root.resolve().parent
+    base = root.resolve().parent  # a folder's parent; for a file, the folder it is in
     try:
         return resolved.relative_to(base).as_posix()
     except ValueError:
@@ -169,21 +183,25 @@ def check_file(
     on_case: Callable[[Case], None] | None = None,
     name: str | None = None,
     threads: int | None = None,
+    match: Callable[[str], bool] | None = None,
 ) -> list[Case]:
     """Every run of one config file, as cases (one error case when the file does not load).
-    `name` is the file's name in the cases (default: the path as given)."""
+    `name` is the file's name in the cases (default: the path as given); `match` keeps the runs
+    whose id (`name::run`) it accepts."""
     from gdplay.config.model import load_config
 
     display = name or Path(path).as_posix()
     try:
         loaded_file = load_config(path, overrides)
     except ConfigError as exc:
-        case = Case(display, None, ERROR, str(exc))
+        case = Case(display, None, ERROR, str(exc), line=exc.location.line)
         if on_case:
             on_case(case)
         return [case]
-    cases = []
+    cases: list[Case] = []
     for loaded in loaded_file.runs:
+        if match is not None and not match(f"{display}::{loaded.config.name}"):
+            continue
         case = run_case(display, loaded, allow_python, threads=threads)
         cases.append(case)
         if on_case:
@@ -191,6 +209,125 @@ def check_file(
         if case.outcome == INTERRUPTED:
             break
     return cases
+
+
+class _Stop(Exception):
+    """maxfail reached inside a file."""
+
+
+def check_files(
+    found: Sequence[tuple[Path, str]],
+    overrides: Sequence[Any] = (),
+    allow_python: bool = False,
+    keyword: str | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
+    maxfail: int | None = None,
+) -> Iterator[tuple[Path, list[Case]]]:
+    """(path, cases) for each found file, in order. With `jobs` > 1 the files are checked in that
+    many worker processes (each runs its files on `threads` threads, so the numbers are the same
+    bits as in one process); `keyword` keeps the runs whose id matches the -k expression (the others
+    are not run and not listed); `maxfail` stops after that many failed or broken runs."""
+    match = keyword_matcher(keyword) if keyword else None
+    failures = 0
+    if jobs > 1 and len(found) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [
+                pool.submit(_check_one, path, name, tuple(overrides), allow_python, keyword, threads)
+                for path, name in found
+            ]
+            try:
+                for (path, _), future in zip(found, futures, strict=True):
+                    cases = future.result()
+                    yield path, cases
+                    failures += sum(c.outcome in (FAILED, ERROR) for c in cases)
+                    if maxfail is not None and failures >= maxfail:
+                        break
+            finally:
+                for future in futures:
+                    future.cancel()
+        return
+    for path, name in found:
+        done: list[Case] = []
+
+        def seen(case: Case) -> None:
+            nonlocal failures
+            done.append(case)
+            failures += case.outcome in (FAILED, ERROR)
+            if maxfail is not None and failures >= maxfail:
+                raise _Stop
+
+        try:
+            check_file(path, overrides, allow_python, name=name, threads=threads, match=match, on_case=seen)
+        except _Stop:
+            yield path, done
+            return
+        yield path, done
+
+
+def _check_one(
+    path: Path, name: str, overrides: tuple[Any, ...], allow_python: bool, keyword: str | None, threads: int | None
+) -> list[Case]:
+    """One file in a worker process: its cases, without the loaded configs (rebuilt by the parent
+    when it needs them: --update)."""
+    match = keyword_matcher(keyword) if keyword else None
+    return check_file(path, overrides, allow_python, name=name, threads=threads, match=match)
+
+
+def keyword_matcher(expression: str) -> Callable[[str], bool]:
+    """pytest's -k: words matched case-insensitively as substrings of the id (`file::run`),
+    combined with `and`, `or`, `not` and parentheses. A malformed expression is a usage error."""
+    tokens = re.findall(r"\(|\)|[^\s()]+", expression)
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        position += 1
+        return tokens[position - 1]
+
+    def disjunction() -> Callable[[str], bool]:
+        parts = [conjunction()]
+        while peek() == "or":
+            take()
+            parts.append(conjunction())
+        return lambda text: any(p(text) for p in parts)
+
+    def conjunction() -> Callable[[str], bool]:
+        parts = [negation()]
+        while peek() == "and":
+            take()
+            parts.append(negation())
+        return lambda text: all(p(text) for p in parts)
+
+    def negation() -> Callable[[str], bool]:
+        if peek() == "not":
+            take()
+            inner = negation()
+            return lambda text: not inner(text)
+        token = peek()
+        if token == "(":
+            take()
+            inner = disjunction()
+            if peek() != ")":
+                raise UsageError(f"-k {expression!r}: expected ')'")
+            take()
+            return inner
+        if token is None or token in (")", "and", "or"):
+            raise UsageError(f"-k {expression!r}: expected a word, got {token or 'the end'}")
+        word = take().lower()
+        return lambda text: word in text.lower()
+
+    matcher = disjunction()
+    if peek() is not None:
+        raise UsageError(f"-k {expression!r}: unexpected {peek()!r}")
+    return matcher
 
 
 def prepare(loaded: Any, allow_python: bool = False) -> Any:
@@ -218,7 +355,7 @@ def run_case(
         except DeviceUnavailableError as exc:
             return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
         except ConfigError as exc:
-            return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
+            return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded, line=exc.location.line)
     with deterministic(threads, planned.problem.device):
         judged = run_one(planned, record=False)
     result, outcome = judged.result, judged.expect

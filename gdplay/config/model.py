@@ -131,7 +131,8 @@ class ExpectConfig(_Strict):
     argmin: Literal["known"] | list[Number] | dict[str, InitValue] | None = Field(
         None,
         description="The final point: variable -> number (a list for a vector variable), a list for a built-in, "
-        "or `known`: any known global minimiser of a built-in.",
+        "`known`: any known global minimiser of a built-in, or `{known: k}`: its k-th (0-based, as gdplay show "
+        "lists them).",
         examples=[{"x": -0.3333333333333333}, "known"],
     )
     min: Number | Literal["known"] | None = Field(
@@ -166,6 +167,10 @@ class ExpectConfig(_Strict):
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 number(v, f"[{i}]: ")
+        elif isinstance(value, dict) and "known" in value:
+            k = value["known"]
+            if set(value) != {"known"} or isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"a pinned minimiser is written {{known: k}} with k = 0, 1, ...; got {value!r}")
         elif isinstance(value, dict):
             for var, v in value.items():
                 if isinstance(v, list):
@@ -505,6 +510,14 @@ def _check_expect(run: LoadedRun) -> None:
         return
     if expect.argmin is None and expect.min is None and expect.status is None and expect.max_steps is None:
         raise run.error("expect has nothing to check: give argmin, min, status or max_steps", "expect")
+    argmin = expect.argmin
+    if isinstance(argmin, dict) and set(argmin) == {"known"}:
+        if objective.name is None:
+            raise run.error(
+                "argmin: {known: k} needs a built-in objective (objective.name); for a formula write the point",
+                "expect",
+                "argmin",
+            )
     for key in ("argmin", "min"):
         if getattr(expect, key) == "known" and objective.name is None:
             raise run.error(
@@ -520,7 +533,8 @@ def _check_expect(run: LoadedRun) -> None:
             raise run.error("max_steps means 'converged within so many steps', which needs tol", "expect", "max_steps")
         if expect.status not in (None, "converged"):
             raise run.error(f"max_steps needs status converged, not {expect.status}", "expect", "max_steps")
-    argmin = expect.argmin
+    if isinstance(argmin, dict) and set(argmin) == {"known"}:
+        return  # pinned: checked against the objective's minimisers when it is built (results.expect.bind)
     if isinstance(argmin, list) and isinstance(objective.init, dict):
         raise run.error(
             "for a formula argmin maps each variable to its value, e.g. {x: 1.0, y: 2.0}", "expect", "argmin"

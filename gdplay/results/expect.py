@@ -8,7 +8,7 @@ expected. A number passes when
 (numpy.isclose's rule: the expected value is the reference, so the test is not symmetric).
 `argmin` is checked coordinate by coordinate; `argmin: known` passes when *some* known global
 minimiser of a built-in passes on every coordinate, and the checks are reported against the
-nearest one. NaN never passes. Nothing here prints or imports torch.
+nearest one; `argmin: {known: k}` pins the k-th (0-based, in the order `gdplay show` lists them). NaN never passes. Nothing here prints or imports torch.
 """
 
 from __future__ import annotations
@@ -57,6 +57,26 @@ class Check:
             text += f"; {self.note}"
         return text
 
+    @property
+    def used(self) -> float | None:
+        """How much of its tolerance the check used, so drift shows before a failure:
+
+            used = |got − expected| / (atol + rtol·|expected|)     for ≈ (≤ 1 passes)
+            used = steps / max_steps                                for ≤ (≤ 1 passes)
+
+        0 when both the difference and the tolerance are 0; inf for a miss with tolerance 0 or a
+        got that is not finite; None for status (nothing to measure)."""
+        if self.relation == "≈":
+            if self.difference is None or math.isnan(self.difference) or self.tolerance is None:
+                return math.inf if self.difference is not None else None
+            if self.tolerance == 0:
+                return 0.0 if self.difference == 0 else math.inf
+            return self.difference / self.tolerance
+        if self.relation == "≤" and self.difference is not None and isinstance(self.expected, int):
+            steps = self.expected + self.difference
+            return steps / self.expected if self.expected > 0 else (0.0 if steps <= 0 else math.inf)
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "quantity": self.quantity,
@@ -66,6 +86,7 @@ class Check:
             "difference": json_safe(self.difference),
             "tolerance": json_safe(self.tolerance),
             "passed": self.passed,
+            "used": json_safe(self.used),
             "note": self.note,
         }
 
@@ -139,6 +160,15 @@ def _unknown(quantity: str, got: Any, why: str) -> Check:
 def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[Check]:
     labels = result.layout.labels()
     point = list(result.final_point)
+    pinned = _pinned(expect.argmin)
+    if pinned is not None:
+        if pinned >= len(result.minimizers):  # bind() rejects this before a run
+            return [_unknown("argmin", point, f"the objective has no known minimiser {pinned}")]
+        note = f"known minimiser {pinned} of {len(result.minimizers)}" + _sep(ended)
+        target = result.minimizers[pinned]
+        return [
+            _close(f"argmin.{label}", m, x, expect, note) for label, m, x in zip(labels, target, point, strict=True)
+        ]
     if expect.argmin == "known":
         if not result.minimizers:
             return [_unknown("argmin", point, "the objective has no known minimiser")]
@@ -153,6 +183,13 @@ def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[
     if len(target) != len(point):  # bind() rejects this before a run; kept so evaluate never raises
         return [Check("argmin", target, point, None, None, False, "≈", f"expected {len(point)} coordinates")]
     return [_close(f"argmin.{label}", m, x, expect, ended) for label, m, x in zip(labels, target, point, strict=True)]
+
+
+def _pinned(argmin: Any) -> int | None:
+    """k of a pinned `argmin: {known: k}`; None for any other form."""
+    if isinstance(argmin, dict) and set(argmin) == {"known"}:
+        return int(argmin["known"])
+    return None
 
 
 def nearest(
@@ -192,6 +229,15 @@ def bind(run: LoadedRun, layout: Layout, minimizers: Sequence[Any], f_min: float
         )
     if expect.argmin == "known" and not minimizers:
         raise run.error("argmin: known, but no global minimiser of this objective is known", "expect", "argmin")
+    pinned = _pinned(expect.argmin)
+    if pinned is not None and pinned >= len(minimizers):
+        raise run.error(
+            f"argmin: {{known: {pinned}}}, but this objective has {len(minimizers)} known minimiser(s), "
+            f"numbered 0 to {len(minimizers) - 1} (see gdplay show)",
+            "expect",
+            "argmin",
+            "known",
+        )
     if expect.min == "known" and f_min is None:
         raise run.error("min: known, but the minimum value of this objective is not known", "expect", "min")
 
