@@ -490,6 +490,8 @@ class CheckReport(_Many[Any]):
         return document(
             "check",
             summary=self.summary,
+            not_configs=list(self.not_configs),
+            stopped=self.stopped_early,
             cases=[c.to_dict() for c in self._items],
             updated=[
                 {"file": file, "name": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}

@@ -74,6 +74,7 @@ class Case:
             "outcome": self.outcome,
             "message": self.message or None,
             "checks": [c.to_dict() for c in self.outcome_checks.checks] if self.outcome_checks is not None else None,
+            "notes": list(self.notes),
         }
         if self.result is not None:
             record = self.result.to_dict()
@@ -362,7 +363,15 @@ def run_case(
     if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)
     verdict = PASSED if outcome.passed else FAILED
-    return Case(display, name, verdict, "", loaded.index, outcome, result, loaded)
+    case = Case(display, name, verdict, "", loaded.index, outcome, result, loaded)
+    if loaded.config.sweep is not None:
+        case.notes.append(SWEEP_NOT_CHECKED)
+    return case
+
+
+SWEEP_NOT_CHECKED = (
+    "its sweep: was not checked: only the base run is judged against expect: (run gdplay sweep for the grid)"
+)
 
 
 CHECK_THREADS = 1  # torch's intra-op threads for a check: one reduction order on every machine
