@@ -284,4 +284,3 @@ def test_step_summary_and_warn_above_show_how_much_tolerance_was_used(cli, tmp_p
 def test_the_json_records_the_thread_count_and_determinism(cli, tmp_path):
     (case,) = json.loads(cli("check", write(tmp_path, "q.yaml", quadratic()), "--json").stdout)["cases"]
     assert case["provenance"]["threads"] == 1 and case["provenance"]["deterministic"] is True
-

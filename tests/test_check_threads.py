@@ -9,7 +9,6 @@ on one thread and 233121610.05203187 on two; a baseline with atol 0 recorded on 
 
 from __future__ import annotations
 
-
 WIDE = """\
 name: wide
 objective: {name: rosenbrock, dim: 1000000}

@@ -71,19 +71,25 @@ def test_check_and_the_plugin_give_the_same_names_and_both_validate(
 ):
     write(pytester.path, "cfgs/good.yaml", quadratic())
     write(pytester.path, "cfgs/moved.yaml", quadratic(argmin="-0.3"))
-    write(pytester.path, "cfgs/two.yaml", "runs:\n  - {name: a}\n  - {name: b}\n" + quadratic().replace("name: quad", "#"))
+    write(
+        pytester.path, "cfgs/two.yaml", "runs:\n  - {name: a}\n  - {name: b}\n" + quadratic().replace("name: quad", "#")
+    )
     by_check = pytester.path / "check.xml"
     cli("check", "cfgs", "--junit", by_check)
     by_pytest = pytester.path / "pytest.xml"
     pytester.runpytest_inprocess(*PLUGIN, "--gdplay", "cfgs", f"--junitxml={by_pytest}", "-o", "junit_family=xunit2")
     SCHEMA.validate(by_check)
     SCHEMA.validate(by_pytest)
-    assert names(by_check) == names(by_pytest) == [
-        ("cfgs.good.yaml", "quad"),
-        ("cfgs.moved.yaml", "quad"),
-        ("cfgs.two.yaml", "a"),
-        ("cfgs.two.yaml", "b"),
-    ]
+    assert (
+        names(by_check)
+        == names(by_pytest)
+        == [
+            ("cfgs.good.yaml", "quad"),
+            ("cfgs.moved.yaml", "quad"),
+            ("cfgs.two.yaml", "a"),
+            ("cfgs.two.yaml", "b"),
+        ]
+    )
     suite = ET.parse(by_pytest).getroot().find("testsuite")
     assert suite is not None
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}

@@ -87,7 +87,11 @@ def test_the_sdist_runs_its_own_tests(dist, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # From inside the tree, `python -m` puts the sdist's own gdplay first on the path.
     where = subprocess.run(
-        [sys.executable, "-c", "import gdplay; print(gdplay.__file__)"], cwd=tree, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "import gdplay; print(gdplay.__file__)"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(tree), where.stdout
     chosen = "test_report or test_check_junit_is_valid or (regression and sphere and not test_)"

@@ -255,7 +255,7 @@ def check_files(
     for path, name in found:
         done: list[Case] = []
 
-        def seen(case: Case) -> None:
+        def seen(case: Case, done: list[Case] = done) -> None:
             nonlocal failures
             done.append(case)
             failures += case.outcome in (FAILED, ERROR)

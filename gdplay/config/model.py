@@ -511,13 +511,12 @@ def _check_expect(run: LoadedRun) -> None:
     if expect.argmin is None and expect.min is None and expect.status is None and expect.max_steps is None:
         raise run.error("expect has nothing to check: give argmin, min, status or max_steps", "expect")
     argmin = expect.argmin
-    if isinstance(argmin, dict) and set(argmin) == {"known"}:
-        if objective.name is None:
-            raise run.error(
-                "argmin: {known: k} needs a built-in objective (objective.name); for a formula write the point",
-                "expect",
-                "argmin",
-            )
+    if isinstance(argmin, dict) and set(argmin) == {"known"} and objective.name is None:
+        raise run.error(
+            "argmin: {known: k} needs a built-in objective (objective.name); for a formula write the point",
+            "expect",
+            "argmin",
+        )
     for key in ("argmin", "min"):
         if getattr(expect, key) == "known" and objective.name is None:
             raise run.error(

@@ -138,8 +138,12 @@ def resolve_device(device: str, run: LoadedRun | None = None) -> str:
     if device.startswith("cuda"):
         where = run.locate("device") if run else None
         if not torch.cuda.is_available():
-            raise DeviceUnavailableError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
+            raise DeviceUnavailableError(
+                "device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where
+            )
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise DeviceUnavailableError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
+            raise DeviceUnavailableError(
+                f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where
+            )
     return device

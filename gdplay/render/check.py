@@ -212,7 +212,9 @@ def github_annotations(cases: Sequence[Case], warn_above: float | None = None) -
                     line = case.key_line(check.quantity)
                     title = _escape_property(f"gdplay check: {case.run}: {check.quantity} near its tolerance")
                     where = f"file={file}" + (f",line={line}" if line else "")
-                    lines.append(f"::warning {where},title={title}::{_escape_data(f'used {used:.0%}: ' + check.describe())}")
+                    lines.append(
+                        f"::warning {where},title={title}::{_escape_data(f'used {used:.0%}: ' + check.describe())}"
+                    )
     return lines
 
 

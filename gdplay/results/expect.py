@@ -8,7 +8,9 @@ expected. A number passes when
 (numpy.isclose's rule: the expected value is the reference, so the test is not symmetric).
 `argmin` is checked coordinate by coordinate; `argmin: known` passes when *some* known global
 minimiser of a built-in passes on every coordinate, and the checks are reported against the
-nearest one; `argmin: {known: k}` pins the k-th (0-based, in the order `gdplay show` lists them). NaN never passes. Nothing here prints or imports torch.
+nearest one; `argmin: {known: k}` pins the k-th (0-based, in the order `gdplay show` lists
+them). Every check also says how much of its tolerance it used (`Check.used`), so drift shows
+before a failure. NaN never passes. Nothing here prints or imports torch.
 """
 
 from __future__ import annotations
@@ -165,9 +167,9 @@ def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[
         if pinned >= len(result.minimizers):  # bind() rejects this before a run
             return [_unknown("argmin", point, f"the objective has no known minimiser {pinned}")]
         note = f"known minimiser {pinned} of {len(result.minimizers)}" + _sep(ended)
-        target = result.minimizers[pinned]
+        pinned_at = result.minimizers[pinned]
         return [
-            _close(f"argmin.{label}", m, x, expect, note) for label, m, x in zip(labels, target, point, strict=True)
+            _close(f"argmin.{label}", m, x, expect, note) for label, m, x in zip(labels, pinned_at, point, strict=True)
         ]
     if expect.argmin == "known":
         if not result.minimizers:

@@ -35,19 +35,35 @@ def check(
     keyword: str | None = typer.Option(
         None, "-k", metavar="EXPR", help="Only runs whose id (file::run) matches EXPR, as pytest -k: words, and/or/not."
     ),
-    maxfail: int | None = typer.Option(None, "--maxfail", min=1, metavar="N", help="Stop after N failed or broken runs."),
+    maxfail: int | None = typer.Option(
+        None, "--maxfail", min=1, metavar="N", help="Stop after N failed or broken runs."
+    ),
     jobs: int = typer.Option(1, "-j", "--jobs", min=1, metavar="N", help="Check files in N worker processes."),
     threads: int = typer.Option(
-        1, "--threads", min=1, metavar="N", help="torch threads per run (fixed, so the bits do not depend on the machine)."
+        1,
+        "--threads",
+        min=1,
+        metavar="N",
+        help="torch threads per run (fixed, so the bits do not depend on the machine).",
     ),
-    durations: int | None = typer.Option(None, "--durations", min=0, metavar="N", help="List the N slowest runs (0: all)."),
+    durations: int | None = typer.Option(
+        None, "--durations", min=0, metavar="N", help="List the N slowest runs (0: all)."
+    ),
     output_format: str = typer.Option(
-        "table", "--format", metavar="FORMAT", help="table, or github: also ::error annotations at the expect: key's line."
+        "table",
+        "--format",
+        metavar="FORMAT",
+        help="table, or github: also ::error annotations at the expect: key's line.",
     ),
     warn_above: float | None = typer.Option(
-        None, "--warn-above", metavar="FRACTION", help="Warn about checks that used more than FRACTION of their tolerance."
+        None,
+        "--warn-above",
+        metavar="FRACTION",
+        help="Warn about checks that used more than FRACTION of their tolerance.",
     ),
-    diff: bool = typer.Option(False, "--diff", help="With --update: print the unified diff it would write; change nothing."),
+    diff: bool = typer.Option(
+        False, "--diff", help="With --update: print the unified diff it would write; change nothing."
+    ),
     only_runs: list[str] | None = typer.Option(
         None, "--run", metavar="NAME", help="With --update: update only the runs named NAME (repeatable)."
     ),
