@@ -206,6 +206,8 @@ def test_update_run_updates_only_the_named_runs(cli, tmp_path):
     after = path.read_text()
     assert "- name: one\n    expect: {min: -1.0," in after
     assert "- name: two\n    expect: {min: -1.33333333" in after
+    typo = cli("check", "--update", "--run", "tow", path)
+    assert "--run tow: no run of that name was checked (did you mean 'two'?" in typo.stderr
 
 
 # ---- selection and stopping -------------------------------------------------------------

@@ -138,6 +138,15 @@ def check(
             write_atomic(junit, junit_xml(cases, total_time=seconds))
         except OSError as exc:
             raise UsageError(f"--junit {junit}: cannot write: {exc.strerror or exc}") from None
+    if only_runs:
+        from gdplay.suggest import did_you_mean
+
+        names = sorted({c.run for c in cases if c.run is not None})
+        for name in only_runs:
+            if name not in names:
+                err().print(
+                    Text(f"warning: --run {name}: no run of that name was checked ({did_you_mean(name, names)})")
+                )
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         from gdplay.render.check import markdown_summary
