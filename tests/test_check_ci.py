@@ -286,3 +286,38 @@ def test_step_summary_and_warn_above_show_how_much_tolerance_was_used(cli, tmp_p
 def test_the_json_records_the_thread_count_and_determinism(cli, tmp_path):
     (case,) = json.loads(cli("check", write(tmp_path, "q.yaml", quadratic()), "--json").stdout)["cases"]
     assert case["provenance"]["threads"] == 1 and case["provenance"]["deterministic"] is True
+
+
+PER_QUANTITY = """\
+name: pq
+objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}
+optimizer: {name: manual_sgd, lr: 0.3}
+steps: 100
+dtype: float64
+expect:
+  argmin: {value: {x: -0.3}, atol: 0.05}   # loose on the point: 1/30 off passes
+  min: {value: -1.3, rtol: 1.0e-9}         # the block's atol plus its own rtol
+  atol: 1.0e-6
+"""
+
+
+def test_argmin_and_min_take_tolerances_of_their_own(cli, tmp_path):
+    path = write(tmp_path, "pq.yaml", PER_QUANTITY)
+    result = cli("check", path, "--json")
+    assert result.exit_code == 1
+    checks = {c["quantity"]: c for c in json.loads(result.stdout)["cases"][0]["checks"]}
+    # argmin's own atol 0.05 plus the default rtol 1e-6 times |−0.3|
+    assert checks["argmin.x"]["passed"] and checks["argmin.x"]["tolerance"] == pytest.approx(0.05 + 3e-7, rel=1e-12)
+    assert checks["argmin.x"]["used"] == pytest.approx((1 / 3 - 0.3) / (0.05 + 3e-7), rel=1e-6)
+    assert not checks["min"]["passed"] and checks["min"]["tolerance"] == pytest.approx(1e-6 + 1e-9 * 1.3, rel=1e-12)
+    # An update writes the value and keeps the quantity's tolerance and comment.
+    assert cli("check", "--update", path).exit_code == 0
+    text = path.read_text()
+    assert "  min: {value: -1.33333333" in text and ", rtol: 1.0e-9}" in text and "# the block's atol" in text
+    assert "  argmin: {value: {x: -0.3}, atol: 0.05}   # loose" in text  # it passed: left as written
+
+
+def test_the_unpacked_tolerance_fields_are_not_keys_of_their_own(cli, tmp_path):
+    path = write(tmp_path, "pq.yaml", PER_QUANTITY.replace("  atol: 1.0e-6\n", "  min_atol: 1.0e-6\n"))
+    result = cli("check", path)
+    assert result.exit_code == 3 and "unknown key 'min_atol': write min: {value: ..., atol: ...}" in result.stdout

@@ -156,6 +156,9 @@ def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], ever
             wanted.setdefault(loaded.index, {})[q] = new
             own: Path_ = ("expect", q) if loaded.index is None else ("runs", loaded.index, "expect", q)
             node = _find(root, own)
+            if _long_form(node):  # `argmin: {value: ..., atol: ...}`: the value is written, its tolerances stay
+                own = (*own, "value")
+                node = _find(root, own)
             if node is None and loaded.index is not None and _find(root, ("expect", q)) is not None:
                 inserts.setdefault(("runs", loaded.index), {})[q] = new
                 changes += _diff(name, _label(q, new, result), old, new, dotted(own))
@@ -246,6 +249,14 @@ def _diff(run: str, quantity: str, old: Any, new: Any, where: str) -> list[Chang
 
 
 # ---- the text edits --------------------------------------------------------------------------
+
+
+def _long_form(node: yaml.Node | None) -> bool:
+    """A quantity written with its own tolerances: a mapping of value, atol and rtol."""
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    return "value" in keys and keys <= {"value", "atol", "rtol"}
 
 
 def _find(node: yaml.Node | None, path: Path_) -> yaml.Node | None:

@@ -122,21 +122,40 @@ ExpectStatus = Literal["converged", "max_steps", "diverged"]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+# `min: {value: ..., atol: ..., rtol: ...}` in the schema editors read (validation unpacks it first).
+_LONG_FORM = {
+    "type": "object",
+    "properties": {
+        "value": {"type": "number", "description": "The expected value.", "examples": [0.0]},
+        "atol": {"type": "number", "minimum": 0, "description": "This quantity's atol.", "examples": [1.0e-9]},
+        "rtol": {"type": "number", "minimum": 0, "description": "This quantity's rtol.", "examples": [1.0e-9]},
+    },
+    "required": ["value"],
+    "additionalProperties": False,
+}
+
+
 class ExpectConfig(_Strict):
     """What a run must end at, for CI (`gdplay check`, `gdplay run`, the pytest plugin).
 
     A number passes when |got − expected| <= atol + rtol·|expected| (per coordinate for argmin).
+    `argmin` and `min` may carry their own tolerances, `{value: ..., atol: ..., rtol: ...}`
+    (each overrides the block's atol or rtol for that quantity only).
     """
 
     argmin: Literal["known"] | list[Number] | dict[str, InitValue] | None = Field(
         None,
         description="The final point: variable -> number (a list for a vector variable), a list for a built-in, "
         "`known`: any known global minimiser of a built-in, or `{known: k}`: its k-th (0-based, as gdplay show "
-        "lists them).",
+        "lists them); or {value: ..., atol: ..., rtol: ...} with tolerances of its own.",
         examples=[{"x": -0.3333333333333333}, "known"],
     )
     min: Number | Literal["known"] | None = Field(
-        None, description="The final value f(x), or `known`: a built-in's exact minimum.", examples=[0.0]
+        None,
+        description="The final value f(x), or `known`: a built-in's exact minimum; "
+        "or {value: ..., atol: ..., rtol: ...} with tolerances of its own.",
+        examples=[0.0],
+        json_schema_extra=lambda schema: schema["anyOf"].append(_LONG_FORM),
     )
     atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.", examples=[1.0e-6])
     rtol: NonNegative = Field(
@@ -148,6 +167,37 @@ class ExpectConfig(_Strict):
     max_steps: Annotated[int, Field(ge=0)] | None = Field(
         None, description="Converged (gradient norm < tol) within this many steps; needs tol.", examples=[100]
     )
+    # Per-quantity tolerances, from `argmin: {value: ..., atol: ...}` and `min: {value: ..., rtol: ...}`
+    # (the long forms are unpacked into these before validation; they are not keys of their own).
+    argmin_atol: SkipJsonSchema[NonNegative | None] = None
+    argmin_rtol: SkipJsonSchema[NonNegative | None] = None
+    min_atol: SkipJsonSchema[NonNegative | None] = None
+    min_rtol: SkipJsonSchema[NonNegative | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_quantity(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in PER_QUANTITY:
+            if key in data:
+                quantity, bound = key.split("_")
+                raise ValueError(f"unknown key {key!r}: write {quantity}: {{value: ..., {bound}: ...}}")
+        data = dict(data)
+        for quantity in ("argmin", "min"):
+            value = data.get(quantity)
+            if isinstance(value, dict) and "value" in value and set(value) <= {"value", "atol", "rtol"}:
+                data[quantity] = value["value"]
+                for bound in ("atol", "rtol"):
+                    if bound in value:
+                        data[f"{quantity}_{bound}"] = value[bound]
+        return data
+
+    def tolerances(self, quantity: str) -> tuple[float, float]:
+        """(atol, rtol) for `argmin` or `min`: its own when written, else the block's."""
+        atol = getattr(self, f"{quantity}_atol", None)
+        rtol = getattr(self, f"{quantity}_rtol", None)
+        return (self.atol if atol is None else atol, self.rtol if rtol is None else rtol)
 
     @field_validator("argmin", mode="before")
     @classmethod
@@ -188,6 +238,9 @@ class ExpectConfig(_Strict):
         if (isinstance(value, str) and value != "known") or isinstance(value, bool | list | dict):
             raise ValueError(f"expected a number or `known`, got {value!r}")
         return value
+
+
+PER_QUANTITY = ("argmin_atol", "argmin_rtol", "min_atol", "min_rtol")
 
 
 class RangeAxis(_Strict):

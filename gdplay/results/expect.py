@@ -150,9 +150,12 @@ def within(got: float, expected: float, atol: float, rtol: float) -> bool:
 
 
 def _close(quantity: str, expected: float, got: float, expect: ExpectConfig, note: str = "") -> Check:
+    """One number against its expected value, with the tolerances of its quantity (argmin's own
+    atol/rtol when the block gives them, else the block's)."""
+    atol, rtol = expect.tolerances(quantity.split(".")[0])
     diff = abs(got - expected) if math.isfinite(got) else math.nan
-    tol = tolerance(expected, expect.atol, expect.rtol)
-    return Check(quantity, expected, got, diff, tol, within(got, expected, expect.atol, expect.rtol), "≈", note)
+    tol = tolerance(expected, atol, rtol)
+    return Check(quantity, expected, got, diff, tol, within(got, expected, atol, rtol), "≈", note)
 
 
 def _unknown(quantity: str, got: Any, why: str) -> Check:
@@ -174,7 +177,7 @@ def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[
     if expect.argmin == "known":
         if not result.minimizers:
             return [_unknown("argmin", point, "the objective has no known minimiser")]
-        target, _ = nearest(point, result.minimizers, expect.atol, expect.rtol)
+        target, _ = nearest(point, result.minimizers, *expect.tolerances("argmin"))
         count = len(result.minimizers)
         note = "known minimiser" if count == 1 else f"nearest of {count} known minimisers"
         note += _sep(ended)
