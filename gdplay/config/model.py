@@ -123,7 +123,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 # `min: {value: ..., atol: ..., rtol: ...}` in the schema editors read (validation unpacks it first).
-_LONG_FORM = {
+_LONG_FORM: dict[str, Any] = {
     "type": "object",
     "properties": {
         "value": {"type": "number", "description": "The expected value.", "examples": [0.0]},
@@ -133,6 +133,12 @@ _LONG_FORM = {
     "required": ["value"],
     "additionalProperties": False,
 }
+
+
+def _add_long_form(schema: dict[str, Any]) -> None:
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        options.append(_LONG_FORM)  # type: ignore[arg-type]
 
 
 class ExpectConfig(_Strict):
@@ -155,7 +161,7 @@ class ExpectConfig(_Strict):
         description="The final value f(x), or `known`: a built-in's exact minimum; "
         "or {value: ..., atol: ..., rtol: ...} with tolerances of its own.",
         examples=[0.0],
-        json_schema_extra=lambda schema: schema["anyOf"].append(_LONG_FORM),
+        json_schema_extra=lambda schema: _add_long_form(schema),
     )
     atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.", examples=[1.0e-6])
     rtol: NonNegative = Field(
