@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from gdplay import files
 from gdplay.errors import GdplayError
-from gdplay.files import write_atomic, write_atomic_bytes
+from gdplay.files import refuse_inputs
 
-__all__ = ["write_atomic", "write_atomic_bytes"]
+__all__ = ["refuse_inputs", "write_atomic", "write_atomic_bytes"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,3 +71,22 @@ def emit_json(document: Any) -> None:
     """One valid JSON document on stdout."""
     sys.stdout.write(json_text(document))
     sys.stdout.flush()
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """files.write_atomic, with `-` meaning standard output (only the CLI prints)."""
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        files.write_atomic(path, text)
+
+
+def write_atomic_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """files.write_atomic_bytes, with `-` meaning standard output."""
+    if str(path) == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        files.write_atomic_bytes(path, data)
