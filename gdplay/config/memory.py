@@ -49,3 +49,25 @@ def run_bytes(dim: int, steps: int, dtype: str, runs: int = 1, history: bool = T
     per_step = (dim + 2) * (item + PY_FLOAT_BYTES) * runs
     working = 64 * 3 * dim * item * runs  # chunk buffers (point, gradient) and optimizer state
     return per_step * (steps + 1) * (1 if history else 0) + working
+
+
+SWEEP_TENSORS = 8  # per run and coordinate: point, gradient, start, best point, optimizer state (up to 3), slack
+RECORD_BYTES = 2_000  # per run in the result: its dozen scalars as tensors and, for --json/--csv, as Python objects and text
+
+
+def sweep_bytes(runs: int, dim: int, dtype: str) -> float:
+    """What a sweep of `runs` runs holds at once: every run's working tensors (one batch) plus its
+    record. Sphere dim 1,000 × 10⁶ runs: 8 × 10⁹ × 8 bytes = 64 GB, refused before it starts."""
+    item = DTYPE_BYTES.get(dtype, 8)
+    return runs * (dim * item * SWEEP_TENSORS + RECORD_BYTES)
+
+
+JSON_BYTES_PER_NUMBER = 24  # a number as JSON text with its separator and indentation: "-0.123456789012345,\n  "
+CSV_BYTES_PER_NUMBER = 20
+
+
+def output_bytes(dim: int, steps: int, runs: int = 1, every: int = 1) -> float:
+    """What `--json`/`--csv` write for a run's history: each kept step's point and three numbers
+    as text. Written a record at a time (streamed), so this is disk, not memory."""
+    kept = steps // max(every, 1) + 1
+    return runs * kept * (dim + 3) * JSON_BYTES_PER_NUMBER

@@ -1,0 +1,70 @@
+"""Work and memory are bounded before they start (issue 17, class 2): validation linear in the
+input, sweeps, derivatives and `show --dim` sized against the machine's memory, the exact
+quadratic solve bounded."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from gdplay.config.memory import physical_memory
+from gdplay.config.model import load_config_text
+from gdplay.errors import ConfigError
+from gdplay.sweeps.grid import _no_repeats
+
+
+class Counted:
+    """A value that counts how often it is compared for equality."""
+
+    calls = 0
+
+    def __init__(self, v: int):
+        self.v = v
+
+    def __eq__(self, other: object) -> bool:
+        Counted.calls += 1
+        return isinstance(other, Counted) and other.v == self.v
+
+    def __hash__(self) -> int:
+        return hash(self.v)
+
+
+def test_repeats_are_found_in_linear_work():
+    n = 20_000
+    Counted.calls = 0
+    _no_repeats([Counted(i) for i in range(n)], lambda *a: None)
+    assert Counted.calls < n  # comparing each with all before it: n²/2 = 2·10⁸ comparisons
+    with pytest.raises(ConfigError, match="appears twice"):
+        _no_repeats([1.0, [1, 2], 2.0, [1, 2]], lambda *a: None)
+    with pytest.raises(ConfigError, match="appears twice"):
+        _no_repeats([0.0, 1, 1.0], lambda *a: None)  # 1 == 1.0, as a list's `in` said
+
+
+def test_a_sweep_too_large_for_memory_is_refused_with_the_size():
+    from gdplay import sweep
+
+    text = """
+objective: {name: sphere, dim: 1000}
+optimizer: {name: sgd, lr: 0.1}
+steps: 10
+sweep: {lr: {from: 0.001, to: 0.1, num: 1000}, start: {random: 1000, domain: [-1, 1]}}
+"""
+    with pytest.raises(ConfigError, match=r"the sweep \(1,000,000 runs of dimension 1,000\) needs about [\d.]+ GiB"):
+        sweep(text)
+
+
+def test_random_starts_too_large_for_memory_are_refused_before_they_are_drawn():
+    from gdplay import sweep
+
+    dim = 100_000
+    n = int(physical_memory() / (dim * 8)) + 1  # one more than fits, as float64
+    text = f"""
+objective: {{name: sphere, dim: {dim}}}
+optimizer: {{name: sgd, lr: 0.1}}
+steps: 1
+sweep: {{start: {{random: {n}, domain: [-1, 1]}}}}
+"""
+    with pytest.raises(ConfigError, match="random start points of dimension 100,000 needs about"):
+        sweep(text)
