@@ -21,6 +21,7 @@ from rich.text import Text
 
 from gdplay import files
 from gdplay.errors import EXIT_INTERNAL, GdplayError, OutputError
+from gdplay.render.text import SafeConsole
 from gdplay.files import refuse_inputs
 
 __all__ = ["refuse_inputs", "write_atomic", "write_atomic_bytes"]
@@ -35,15 +36,16 @@ def out() -> Console:
     we use 120 unless COLUMNS says otherwise (a COLUMNS that is not a positive width is unset).
     """
     sane_environment()
-    console = Console(highlight=False, soft_wrap=False)
+    console = SafeConsole(highlight=False, soft_wrap=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, soft_wrap=False, width=120)
+        console = SafeConsole(highlight=False, soft_wrap=False, width=120)
     return console
 
 
 def err() -> Console:
+    """Console for messages on stderr (like out(): user text in it is text, never markup)."""
     sane_environment()
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True, highlight=False)
 
 
 def sane_environment() -> None:

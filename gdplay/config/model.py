@@ -224,7 +224,7 @@ class RandomStarts(_Strict):
     domain: list[Number] | list[list[Number]] | dict[str, list[Number]] | None = Field(
         None, description="Where to draw them; defaults to a built-in's domain.", examples=[[-2.0, 2.0]]
     )
-    seed: Annotated[int, Field(ge=0)] | None = Field(
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] | None = Field(
         None, description="Random seed; defaults to the run's seed.", examples=[0]
     )
 
@@ -278,7 +278,7 @@ class RunConfig(_Strict):
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Floating-point precision.", examples=["float64"]
     )
-    seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
     tol: PositiveNumber | None = Field(
         None, description="Stop early when the gradient norm falls below it.", examples=[1.0e-8]
     )
@@ -299,7 +299,7 @@ class RunConfig(_Strict):
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
-        if not re.match(r"^(cpu|auto|cuda(:\d+)?)$", value):
+        if not re.fullmatch(r"cpu|auto|cuda(:[0-9]+)?", value):  # fullmatch: `$` would let "cpu\n" through
             raise ValueError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
         return value
 

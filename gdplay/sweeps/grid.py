@@ -435,18 +435,15 @@ def _setting(problem: Problem, axes: list[Axis], chosen: Mapping[int, Any], plac
 
 
 def _try_construct(info: OptimizerInfo, options: Mapping[str, Any], chosen: Any, axes: Any, where: Any) -> None:
-    """torch checks some combinations only when it builds the optimizer (nesterov needs momentum)."""
-    if info.torch_class is None:
-        return
-    import torch
-
-    from gdplay.optim.factory import make_optimizer
+    """torch checks some combinations only when it builds the optimizer (nesterov needs momentum)
+    or steps it (adam betas: [1, 2]): build it and take a few steps, once per setting."""
+    from gdplay.optim.factory import probe
 
     try:
-        make_optimizer(info, [torch.zeros(1, requires_grad=True)], 0.1, options)
-    except (ValueError, TypeError, RuntimeError) as exc:
+        probe(info, 0.1, options)
+    except ConfigError as exc:
         combo = ", ".join(f"{axes[k].label}={axes[k].labels[axes[k].values.index(v)]}" for k, v in chosen.items())
-        message = f"{info.name} rejects {combo or 'these options'}: {exc}"
+        message = f"{info.name} rejects {combo or 'these options'}: {exc.message.split(': ', 1)[-1]}"
         raise ConfigError(message, where() if where else None) from None
 
 
