@@ -68,3 +68,43 @@ sweep: {{start: {{random: {n}, domain: [-1, 1]}}}}
 """
     with pytest.raises(ConfigError, match="random start points of dimension 100,000 needs about"):
         sweep(text)
+
+
+def test_the_exact_quadratic_solve_is_bounded_and_falls_back_to_float64():
+    from gdplay.problems.exact import EXACT_BUDGET, exact_cost, solve_spd
+
+    d = 40
+    a = [[1e300 if i == j else 5e-324 for j in range(d)] for i in range(d)]
+    assert exact_cost(d, 2072) > EXACT_BUDGET  # 1e300·2¹⁰⁷⁴ has 2,072 bits
+    solution = solve_spd(a, [1.0] * d)
+    assert solution.exact is False
+    want = np.linalg.solve(np.array(a), np.ones(d))
+    assert [float(v) for v in solution.x] == pytest.approx(want.tolist(), rel=1e-15)
+    # small systems stay exact: x* of [[2, 1], [1, 2]] x = [1, 1] is (1/3, 1/3), exactly
+    small = solve_spd([[2.0, 1.0], [1.0, 2.0]], [1.0, 1.0])
+    assert small.exact and small.x == [Fraction(1, 3), Fraction(1, 3)]
+
+
+def test_a_not_positive_definite_matrix_over_budget_names_the_failing_minor():
+    from gdplay.problems.exact import solve_spd
+
+    d = 40
+    a = [[1e300 if i == j else 5e-324 for j in range(d)] for i in range(d)]
+    a[5][5] = -1e300
+    assert solve_spd(a, [1.0] * d).failed_minor == 6
+
+
+def test_a_minimiser_beyond_float64_is_a_note_not_an_overflow():
+    from gdplay import run
+
+    text = """
+objective: {name: quadratic, params: {A: [[5.0e-324]], b: [1.0]}}
+optimizer: {name: sgd, lr: 0.1}
+steps: 3
+"""
+    (result,) = run(text)  # raised OverflowError: x* = 2¹⁰⁷⁴
+    assert result.status == "max_steps"
+    from gdplay.problems.builtins import _quadratic_notes
+
+    notes = _quadratic_notes(1, {"A": [[5e-324]], "b": [1.0]})
+    assert "beyond float64's range" in notes[0]
