@@ -108,3 +108,23 @@ steps: 3
 
     notes = _quadratic_notes(1, {"A": [[5e-324]], "b": [1.0]})
     assert "beyond float64's range" in notes[0]
+
+
+BIG = "objective: {name: sphere, dim: 60000}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 3\n"
+
+
+@pytest.mark.parametrize(("command", "what"), [("grad", "gradient check"), ("hessian", "dense Hessian"), ("explain", "dense Hessian")])
+def test_derivatives_too_large_for_memory_are_refused_before_they_start(cli, write_config, command, what):
+    # A dense Hessian at d = 60,000 is 3.6·10⁹ numbers: 28.8 GB for the matrix alone.
+    if 60_000**2 * 8 < physical_memory() / 4:
+        pytest.skip("this machine could hold it")
+    result = cli(command, write_config(BIG))
+    assert result.exit_code == 3, result.output
+    assert what in result.stderr and "needs about" in result.stderr
+
+
+@pytest.mark.parametrize("dim", ["60000", "99999999999999999999"])
+def test_show_dim_too_large_is_a_usage_error_not_an_overflow(cli, dim):
+    result = cli("show", "sphere", "--dim", dim)
+    assert result.exit_code == 2, result.output
+    assert f"--dim {dim}" in result.stderr and "needs about" in result.stderr

@@ -71,3 +71,16 @@ def output_bytes(dim: int, steps: int, runs: int = 1, every: int = 1) -> float:
     as text. Written a record at a time (streamed), so this is disk, not memory."""
     kept = steps // max(every, 1) + 1
     return runs * kept * (dim + 3) * JSON_BYTES_PER_NUMBER
+
+
+def gradient_check_bytes(dim: int, steps: int) -> float:
+    """Central differences in one batched call: the points x ± hₛ·eᵢ for `steps` step sizes are a
+    [2S, D, D] tensor, built from a [S, D, D] shift, in float64 (about six such tensors at once)."""
+    return 6 * steps * float(dim) * dim * 8
+
+
+def hessian_bytes(dim: int) -> float:
+    """A dense D × D Hessian in float64 by autograd (one backward pass per row, batched), its
+    eigen-decomposition and the Python lists it ends up as: about six D × D arrays, plus the
+    Python floats (24 bytes and a pointer each)."""
+    return float(dim) * dim * (6 * 8 + 32)
