@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -105,14 +106,7 @@ def find_configs(
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in CONFIG_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not excluded(p.relative_to(path), p, exclude)
-            )
+            files = sorted(p for p in _walk(path) if not excluded(p.relative_to(path), p, exclude))
             kept = [f for f in files if is_gdplay_config(f)]
             if not_configs is not None:
                 not_configs += [f for f in files if f not in kept]
@@ -175,6 +169,31 @@ def stable_name(path: Path, root: Path) -> str:
         return resolved.relative_to(base).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _walk(top: Path) -> list[Path]:
+    """The *.yaml and *.yml files under `top`, hidden folders and files skipped; a loop over a stack
+    of folders, not recursion (a tree 1,100 levels deep is fine), each real folder visited once
+    (a symbolic link back up the tree is no endless walk)."""
+    found: list[Path] = []
+    stack, seen = [top], {os.path.realpath(top)}
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                real = os.path.realpath(entry.path)
+                if real not in seen:
+                    seen.add(real)
+                    stack.append(Path(entry.path))
+            elif Path(entry.name).suffix in CONFIG_SUFFIXES and entry.is_file():
+                found.append(Path(entry.path))
+    return found
 
 
 def check_file(
@@ -350,15 +369,17 @@ def run_case(
         return Case(display, name, SKIPPED, "no expect: block", loaded.index, loaded=loaded)
     from gdplay.pipeline import run_one
 
-    if planned is None:
-        try:
+    try:
+        if planned is None:
             planned = prepare(loaded, allow_python)
-        except DeviceUnavailableError as exc:
-            return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
-        except ConfigError as exc:
-            return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded, line=exc.location.line)
-    with deterministic(threads, planned.problem.device):
-        judged = run_one(planned, record=False)
+        with deterministic(threads, planned.problem.device):
+            judged = run_one(planned, record=False)
+    except DeviceUnavailableError as exc:
+        return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
+    except ConfigError as exc:
+        return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded, line=exc.location.line)
+    except Exception as exc:  # noqa: BLE001 - one config's crash is its own ERROR row; the others still run
+        return Case(display, name, ERROR, f"internal error: {type(exc).__name__}: {exc}", loaded.index, loaded=loaded)
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)

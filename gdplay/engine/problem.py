@@ -13,7 +13,7 @@ from typing import Any
 from gdplay.config.memory import check_fits, run_bytes
 from gdplay.config.model import LoadedRun, RunConfig
 from gdplay.errors import ConfigError, DeviceUnavailableError, FormulaError
-from gdplay.optim.factory import check_options, lookup
+from gdplay.optim.factory import check_options, lookup, probe
 from gdplay.optim.registry import OptimizerInfo
 from gdplay.optim.schedule import Schedule
 from gdplay.problems.base import Layout, Objective
@@ -47,6 +47,10 @@ def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = Tru
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     schedule = build_schedule(run)
+    try:
+        probe(info, cfg.optimizer.lr, options, cfg.dtype)  # torch's own checks, and three steps
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     device = resolve_device(cfg.device, run)
     kept = "its history keeps every step" if record else "without its history"
     check_fits(
