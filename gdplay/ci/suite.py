@@ -378,7 +378,7 @@ def run_case(
         return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
     except ConfigError as exc:
         return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded, line=exc.location.line)
-    except Exception as exc:  # noqa: BLE001 - one config's crash is its own ERROR row; the others still run
+    except Exception as exc:  # one config's crash is its own ERROR row; the others still run
         return Case(display, name, ERROR, f"internal error: {type(exc).__name__}: {exc}", loaded.index, loaded=loaded)
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:
