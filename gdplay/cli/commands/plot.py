@@ -30,7 +30,13 @@ def plot(
         help="Dots per inch: with --size, how large text looks; without it, scales the default 12x5-inch picture.",
     ),
     zoom: bool = typer.Option(
-        False, "--zoom", help="For a built-in, draw the box around the paths, not its whole domain."
+        False,
+        "--zoom",
+        help="Frame the paths, not a built-in's whole domain; for other objectives, the last half of each path.",
+    ),
+    xlim: str | None = typer.Option(None, "--xlim", help="LO,HI: the range of the first coordinate drawn."),
+    ylim: str | None = typer.Option(
+        None, "--ylim", help="LO,HI: the range of the second coordinate (of f for a 1-D objective)."
     ),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
@@ -47,12 +53,14 @@ def plot(
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
-    from gdplay.render.plot import format_of, parse_size, render, require_matplotlib
+    from gdplay.render.plot import format_of, parse_limits, parse_size, render, require_matplotlib
 
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     target = output if output is not None else Path(config.stem + ".png")
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
+    x_range = parse_limits(xlim, "--xlim") if xlim is not None else None
+    y_range = parse_limits(ylim, "--ylim") if ylim is not None else None
     flags = overrides(sets, steps=steps)
     planned = plan([config], flags, allow_python, bind=False)
     swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
@@ -64,7 +72,7 @@ def plot(
     if any(r.status == "interrupted" for r in results):
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
-    picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom)
+    picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom, xlim=x_range, ylim=y_range)
     write_atomic_bytes(target, picture.data)
     what = {"contour": "contour map and loss", "curve": "curve and loss", "loss": "loss"}[picture.kind]
     console = out()
