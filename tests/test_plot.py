@@ -162,7 +162,7 @@ def test_svg_by_suffix(cli, tmp_path):
     [
         (["--size", "big"], "--size expects WIDTHxHEIGHT"),
         (["--size", "50x50"], "between 100 and 10000"),
-        (["-o", "picture.gif"], "end it in .png, .svg or .pdf"),
+        (["-o", "picture.bmp"], "end it in .png, .svg, .pdf, .gif or .html"),
     ],
 )
 def test_bad_options_are_usage_errors(cli, tmp_path, monkeypatch, args, message):

@@ -76,11 +76,17 @@ def require_matplotlib() -> None:
         raise UsageError(INSTALL_HINT) from None
 
 
-def format_of(path: str) -> str:
-    """The picture format a file name asks for: png, svg or pdf (by its suffix)."""
+KINDS = (*FORMATS, "gif", "html")  # what `gdplay plot -o` writes: static pictures, an animation, a page
+
+
+def format_of(path: str, allowed: Sequence[str] = FORMATS) -> str:
+    """The picture format a file name asks for, by its suffix: png, svg or pdf (and whatever else
+    `allowed` names: gif, html for `gdplay plot`)."""
     suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise UsageError(f"cannot tell the picture format of {path!r}: end it in .png, .svg or .pdf")
+    if suffix not in allowed:
+        names = [f".{k}" for k in allowed]
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+        raise UsageError(f"cannot tell the picture format of {path!r}: end it in {listed}")
     return suffix
 
 
@@ -489,7 +495,13 @@ def _draw_loss(ax, results, styles, star):  # type: ignore[no-untyped-def]
         steps = result.history.steps if result.history else []
         drawn = [(t, g) for t, g in zip(steps, gaps, strict=True) if math.isfinite(g)]
         (line,) = ax.plot(
-            [t for t, _ in drawn], [g for _, g in drawn], lw=1.2, ms=3.5, markevery=_every(len(drawn)), **style
+            [t for t, _ in drawn],
+            [g for _, g in drawn],
+            lw=1.2,
+            ms=3.5,
+            markevery=_every(len(drawn)),
+            label=f"loss {len(handles)}",
+            **style,
         )
         handles.append(line)
         if result.status == "diverged" and drawn:

@@ -9,7 +9,7 @@ import typer
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
 from gdplay.cli.shell import guarded, out
-from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
+from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 
 @command("plot", order=20)
@@ -17,7 +17,11 @@ from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 def plot(
     config: Path = typer.Argument(..., help="A YAML config file; every run in it is drawn."),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="The picture to write: .png, .svg or .pdf (default: CONFIG's name with .png)."
+        None,
+        "-o",
+        "--output",
+        help="What to write, by its suffix: .png, .svg or .pdf (a picture), .gif (an animation), .html (an "
+        "interactive page, offline); default: CONFIG's name with .png.",
     ),
     size: str | None = typer.Option(
         None, "--size", help="WIDTHxHEIGHT in pixels, such as 1600x600 (default: 1200x500 at 100 dpi)."
@@ -38,6 +42,9 @@ def plot(
     ylim: str | None = typer.Option(
         None, "--ylim", help="LO,HI: the range of the second coordinate (of f for a 1-D objective)."
     ),
+    frames: int = typer.Option(60, "--frames", help="For a .gif: frames of motion (2 to 2000)."),
+    duration: float = typer.Option(4.0, "--duration", help="For a .gif: seconds of motion."),
+    hold: float = typer.Option(1.5, "--hold", help="For a .gif: seconds the final frame stays."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     allow_python: bool = ALLOW_PYTHON,
@@ -53,17 +60,28 @@ def plot(
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
-    from gdplay.render.plot import format_of, parse_limits, parse_size, render, require_matplotlib
+    from gdplay.render.plot import KINDS, format_of, parse_limits, parse_size, render, require_matplotlib
 
-    require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     target = output if output is not None else Path(config.stem + ".png")
-    fmt = format_of(str(target))
+    fmt = format_of(str(target), KINDS)
+    if fmt == "html":
+        _plot_page(config, target, sets, steps, allow_python)
+        raise typer.Exit(EXIT_OK)
+    require_matplotlib()  # before any work: the missing extra is the first thing to hear about
+    if fmt == "gif":
+        from gdplay.render.anim import check_options
+
+        check_options(frames, duration, hold)
     pixels = parse_size(size) if size is not None else None
     x_range = parse_limits(xlim, "--xlim") if xlim is not None else None
     y_range = parse_limits(ylim, "--ylim") if ylim is not None else None
     flags = overrides(sets, steps=steps)
     planned = plan([config], flags, allow_python, bind=False)
     swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
+    if swept is not None and fmt == "gif":
+        raise UsageError(
+            "a config with a sweep: section is drawn as a heatmap (.png, .svg, .pdf) or a page (.html), not a .gif"
+        )
     if swept is not None:
         _plot_sweeps(swept, target, pixels, dpi, fmt, allow_python)
         raise typer.Exit(EXIT_OK)
@@ -72,9 +90,18 @@ def plot(
     if any(r.status == "interrupted" for r in results):
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
-    picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom, xlim=x_range, ylim=y_range)
+    if fmt == "gif":
+        from gdplay.render.anim import render_animation
+
+        picture = render_animation(
+            objective, results, frames, duration, hold, size=pixels, dpi=dpi, zoom=zoom, xlim=x_range, ylim=y_range
+        )
+    else:
+        picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom, xlim=x_range, ylim=y_range)
     write_atomic_bytes(target, picture.data)
     what = {"contour": "contour map and loss", "curve": "curve and loss", "loss": "loss"}[picture.kind]
+    if fmt == "gif":
+        what = f"animated {what}, {frames} frames over {duration:g} s, the last held {hold:g} s"
     console = out()
     console.print(f"wrote {target} ({picture.width}×{picture.height} px, {what}, {len(results)} run(s))")
     for result in results:
@@ -104,3 +131,8 @@ def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: 
         f"wrote {target} ({picture.width}×{picture.height} px, heatmap of {rows}×{cols} cells, "
         f"{result.size:,} runs, {diverged} cell(s) with diverged runs)"
     )
+
+
+def _plot_page(config: Path, target: Path, sets: list[str] | None, steps: int | None, allow_python: bool) -> None:
+    """An .html output: the interactive page (gdplay.render.page), built from one sweep."""
+    raise UsageError("the .html page is not built yet")
