@@ -4,6 +4,8 @@ are the runs' own."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.conftest import CONFIGS
@@ -34,7 +36,7 @@ def test_gif_has_the_frames_asked_for_they_move_and_the_last_holds(cli, tmp_path
     assert frames[0].size == (400, 200)
     assert durations[:-1] == [250] * 7  # 2 s over 8 frames
     assert durations[-1] == 250 + 1000  # ... and the final frame stays 1 s more
-    for a, b in zip(frames, frames[1:], strict=False):
+    for a, b in itertools.pairwise(frames):
         assert chops.difference(a, b).getbbox() is not None  # every frame shows the runs further on
 
 
