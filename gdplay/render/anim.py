@@ -77,7 +77,8 @@ def render_animation(
     animation = FuncAnimation(fig, show, frames=len(steps) + held, blit=False, repeat=False)
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "animation.gif"
-        animation.save(str(target), writer=PillowWriter(fps=fps), dpi=dpi)
+        # a float fps is what PillowWriter needs here: it writes each frame for int(1000 / fps) ms
+        animation.save(str(target), writer=PillowWriter(fps=fps), dpi=dpi)  # type: ignore[arg-type]
         data = target.read_bytes()
     labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
     return Picture(data, "gif", width, height, kind, labels, box, fig)

@@ -215,15 +215,20 @@ def f_star(objective: Objective, results: Sequence[RunResult]) -> FStar:
     """f* for each run: the objective's known minimum; else, for a quadratic, its exact minimum (one
     Newton step); else the minimum that explain's search (L-BFGS, then Newton) finds from the run's
     start. None where none can be found."""
+    starts = [tuple(r.history.points[0]) if r.history and r.history.points else tuple(objective.start) for r in results]
+    return f_star_at(objective, starts)
+
+
+def f_star_at(objective: Objective, starts: Sequence[tuple[float, ...]]) -> FStar:
+    """f* for runs from each of `starts` (see f_star)."""
     if objective.f_min is not None:
-        return FStar([objective.f_min] * len(results), "the objective's known minimum")
+        return FStar([objective.f_min] * len(starts), "the objective's known minimum")
     from gdplay.analysis.curvature import quadratic_curvature
     from gdplay.analysis.minimum import NoMinimumError, find_minimum
 
-    starts = [tuple(r.history.points[0]) if r.history and r.history.points else tuple(objective.start) for r in results]
     curvature = quadratic_curvature(objective, starts[0] if starts else tuple(objective.start))
     if curvature is not None:
-        return FStar([curvature.f_min] * len(results), "the exact minimum of the quadratic")
+        return FStar([curvature.f_min] * len(starts), "the exact minimum of the quadratic")
     found: dict[tuple[float, ...], float | None] = {}
     for start in starts:
         if start not in found:
@@ -233,7 +238,7 @@ def f_star(objective: Objective, results: Sequence[RunResult]) -> FStar:
                 found[start] = None
     values = [found[s] for s in starts]
     if any(v is None for v in values):
-        return FStar([None] * len(results), "no minimum found from the start")
+        return FStar([None] * len(starts), "no minimum found from the start")
     return FStar(values, "the minimum search from the start" + ("s" if len(found) > 1 else ""))
 
 

@@ -64,9 +64,6 @@ def plot(
 
     target = output if output is not None else Path(config.stem + ".png")
     fmt = format_of(str(target), KINDS)
-    if fmt == "html":
-        _plot_page(config, target, sets, steps, allow_python)
-        raise typer.Exit(EXIT_OK)
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     if fmt == "gif":
         from gdplay.render.anim import check_options
@@ -77,6 +74,9 @@ def plot(
     y_range = parse_limits(ylim, "--ylim") if ylim is not None else None
     flags = overrides(sets, steps=steps)
     planned = plan([config], flags, allow_python, bind=False)
+    if fmt == "html":
+        _plot_page(planned, target, allow_python)
+        raise typer.Exit(EXIT_OK)
     swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
     if swept is not None and fmt == "gif":
         raise UsageError(
@@ -133,6 +133,43 @@ def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: 
     )
 
 
-def _plot_page(config: Path, target: Path, sets: list[str] | None, steps: int | None, allow_python: bool) -> None:
-    """An .html output: the interactive page (gdplay.render.page), built from one sweep."""
-    raise UsageError("the .html page is not built yet")
+def _plot_page(planned, target: Path, allow_python: bool) -> None:  # type: ignore[no-untyped-def]
+    """An .html output: the interactive page (gdplay.render.page), built from one sweep of the first
+    run: its `sweep:` axes, else an lr × momentum grid around every run's settings."""
+
+    from gdplay.analysis.curvature import quadratic_curvature
+    from gdplay.api import sweep
+    from gdplay.cli.shell import write_atomic_bytes
+    from gdplay.render.page import default_axes, initial_run, page_data, page_html, page_star
+    from gdplay.render.plot import describe
+
+    first = planned[0]
+    problem = first.problem
+    objective = problem.objective
+    axes = None
+    if first.loaded.config.sweep is None:
+        takes_momentum = "momentum" in problem.options or problem.optimizer.name in ("sgd",)
+        configured = [
+            (
+                item.problem.config.optimizer.lr,
+                float(item.problem.options.get("momentum", 0.0)) if takes_momentum else None,
+            )
+            for item in planned
+        ]
+        curvature = quadratic_curvature(objective, problem.start)
+        axes = default_axes(configured, curvature.lam_max if curvature is not None else None)
+    done = sweep(first.loaded, axes=axes, record=True, allow_python=allow_python)
+    if done.interrupted:
+        out().print("interrupted: no page written")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    result, table = done[0], done.tables[0]
+    star = page_star(objective, result, problem.start)
+    data = page_data(result, table, objective, star, describe(objective))
+    data["initial"] = initial_run(result, problem.config.optimizer.lr, dict(problem.options))
+    page = page_html(data).encode("utf-8")
+    write_atomic_bytes(target, page)
+    shape = " × ".join(f"{len(a.values)} {a.label}" for a in result.axes)
+    out().print(
+        f"wrote {target} ({len(page) / 1e6:.1f} MB, interactive page, offline: {result.size:,} runs "
+        f"({shape}) of {result.steps} steps, one sweep)"
+    )
