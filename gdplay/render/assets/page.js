@@ -41,11 +41,12 @@
       "aria-label": axis.label,
     });
     const shown = el("output", { id: "value-" + axis.label });
-    input.addEventListener("input", () => {
-      const t0 = performance.now();
+    input.addEventListener("input", (event) => {
+      // from the input event to the next frame painted after the redraw (benchmarks/page_latency.py)
+      const t0 = event.timeStamp;
       state.index[k] = Number(input.value);
       state.frame = null;
-      draw().then(() => window.gdplayTimings.push(performance.now() - t0));
+      draw().then(() => requestAnimationFrame(() => window.gdplayTimings.push(performance.now() - t0)));
     });
     row.append(label, input, shown);
     controls.append(row);
@@ -165,7 +166,12 @@
         marker: { size: 10, symbol: run.status === "diverged" ? "x" : "square", color: colour } },
     ];
   }
+  let background = null;  // the landscape's traces, built once: Plotly.react sees the same arrays and skips them
   function landscapeTraces() {
+    if (background === null) background = buildLandscape();
+    return background;
+  }
+  function buildLandscape() {
     const land = data.landscape;
     if (!land) return [];
     if (data.dim === 1) return [{ x: land.x, y: land.f, mode: "lines", name: "f", line: { color: "#777" } }];
@@ -179,23 +185,50 @@
       contours: { coloring: "heatmap" }, showscale: false, name: land.log ? "log₁₀(f − min f)" : "f",
       hoverinfo: "skip" }];
   }
+  // The landscape is two plots stacked: the contour underneath (drawn once, and again only when
+  // the view is zoomed or panned) and the paths on a transparent plot on top, which is all a
+  // slider redraws: re-rendering a contour for every input would cost more than everything else.
   let landRange = null;
+  let backgroundDrawn = false;
+  function landLayout(top) {
+    return {
+      title: { text: top ? "" : data.objective, font: font }, font: font, showlegend: false,
+      margin: { l: 50, r: 10, t: 40, b: 40 },
+      // the top plot's axes carry no labels: the contour's show through, so nothing is drawn twice
+      xaxis: { title: { text: top ? "" : names[0] }, range: landRange.x.slice(), showgrid: !top, zeroline: false,
+        showticklabels: !top },
+      yaxis: { title: { text: top ? "" : data.dim === 1 ? "f" : names[1] }, range: landRange.y.slice(),
+        showgrid: !top, zeroline: false, showticklabels: !top },
+      paper_bgcolor: top ? "rgba(0,0,0,0)" : "#fff", plot_bgcolor: top ? "rgba(0,0,0,0)" : "#fff",
+      uirevision: "keep",
+    };
+  }
   function drawLandscape(run, n) {
     const div = document.getElementById("landscape");
-    if (!data.landscape) { div.style.display = "none"; return Promise.resolve(); }
+    const under = document.getElementById("landscape-bg");
+    if (!data.landscape) { document.getElementById("landscape-panel").style.display = "none"; return Promise.resolve(); }
     const land = data.landscape;
     if (landRange === null) {
       landRange = data.dim === 1
         ? { x: [land.x[0], land.x[land.x.length - 1]], y: finiteRange(land.f) }
         : { x: [land.x[0], land.x[land.x.length - 1]], y: [land.y[0], land.y[land.y.length - 1]] };
     }
-    const layout = {
-      title: { text: data.objective, font: font }, font: font, showlegend: false, margin: { l: 50, r: 10, t: 40, b: 40 },
-      xaxis: { title: { text: names[0] }, range: landRange.x },
-      yaxis: { title: { text: data.dim === 1 ? "f" : names[1] }, range: landRange.y },
-      uirevision: "keep",
-    };
-    return Plotly.react(div, landscapeTraces().concat(pathTraces(run, n)), layout, config);
+    const drawn = [];
+    if (!backgroundDrawn) {
+      backgroundDrawn = true;
+      drawn.push(Plotly.newPlot(under, landscapeTraces(), landLayout(false), { staticPlot: true, responsive: true }));
+    }
+    drawn.push(Plotly.react(div, pathTraces(run, n), landLayout(true), config));
+    return Promise.all(drawn).then(() => {
+      if (!div.dataset.linked && div.on) {  // zoom or pan on top: the contour follows
+        div.dataset.linked = "yes";
+        div.on("plotly_relayout", () => {
+          const L = div._fullLayout;
+          landRange = { x: L.xaxis.range.slice(), y: L.yaxis.range.slice() };
+          Plotly.relayout(under, { "xaxis.range": landRange.x.slice(), "yaxis.range": landRange.y.slice() });
+        });
+      }
+    });
   }
   function finiteRange(values) {
     const v = values.filter((x) => x !== null);
@@ -222,12 +255,16 @@
     };
     return Plotly.react(document.getElementById("loss"), traces, layout, config);
   }
+  let mapDrawn = false;
   function drawMap(run) {
     const map = data.map;
     const div = document.getElementById("map");
     if (!map) { div.style.display = "none"; return Promise.resolve(); }
-    const rowAxis = axes[map.rows], colAxis = map.cols === null ? null : axes[map.cols];
     const idx = indicesOf(run.run);
+    const selected = { x: [[map.cols === null ? 0 : idx[map.cols]]], y: [[idx[map.rows]]] };
+    if (mapDrawn) return Plotly.restyle(div, selected, [div.data.length - 1]);  // only the selection moves
+    mapDrawn = true;
+    const rowAxis = axes[map.rows], colAxis = map.cols === null ? null : axes[map.cols];
     const traces = [
       { type: "heatmap", z: map.z, colorscale: "Viridis", reversescale: true, name: "cells",
         colorbar: { title: { text: map.colour, side: "right" } }, hovertemplate: "%{z}<extra></extra>" },
