@@ -10,6 +10,7 @@
   const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
   const state = { index: axes.map(() => 0), frame: null, playing: null };
   window.gdplayTimings = [];
+  window.gdplayAllTimings = [];
   const config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
   const font = { family: "system-ui, sans-serif", size: 12 };
 
@@ -46,7 +47,11 @@
       const t0 = event.timeStamp;
       state.index[k] = Number(input.value);
       state.frame = null;
-      draw().then(() => requestAnimationFrame(() => window.gdplayTimings.push(performance.now() - t0)));
+      state.painted = null;
+      draw().then(() => requestAnimationFrame(() => {
+        window.gdplayTimings.push(state.painted - t0);  // the new trajectory's frame
+        window.gdplayAllTimings.push(performance.now() - t0);  // every panel redrawn
+      }));
     });
     row.append(label, input, shown);
     controls.append(row);
@@ -362,7 +367,13 @@
     frame.max = String(lastFrame(run));
     frame.value = String(n - 1);
     frameOut.textContent = String(history(run).step[n - 1]);
-    return Promise.all([drawLandscape(run, n), drawLoss(run, n), drawModes(run, n)]);
+    // The trajectory first; the loss and the modes after the frame that shows it has been painted.
+    const first = drawLandscape(run, n);
+    const rest = new Promise((resolve) => requestAnimationFrame(() => {
+      state.painted = performance.now();
+      setTimeout(() => resolve(Promise.all([drawLoss(run, n), drawModes(run, n)])), 0);
+    }));
+    return Promise.all([first, rest]);
   }
   function draw() {
     const run = current();
