@@ -107,8 +107,9 @@ def main() -> None:
         f"over {LOADS} loads (min {min(loads):.2f} s)"
     )
     print(
-        f"slider input -> every panel redrawn (landscape, loss, modes, map): p50 {statistics.median(everything):.1f} ms, "
-        f"p95 {everything[max(0, round(0.95 * len(everything)) - 1)]:.1f} ms"
+        "slider input -> every panel redrawn (landscape, loss, modes, map): "
+        f"p50 {statistics.median(everything):.1f} ms, p95 {everything[max(0, round(0.95 * len(everything)) - 1)]:.1f}"
+        " ms"
     )
     print(
         f"slider input -> the frame with the redrawn 300-step trajectory: "

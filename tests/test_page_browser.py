@@ -79,6 +79,7 @@ def test_the_page_is_self_contained_and_carries_its_data(built):
     assert 0.0198 in lrs and 0.03306 in lrs  # each configured run is a grid point
     assert 0.6694 in data["axes"][1]["values"]
     assert data["f_star"] == 0.0 and data["modes"]["eigenvalues"] == pytest.approx([1.0, 100.0])
+    assert data["x_star"] == [0.0, 0.0] and data["axes"][0]["log"] and not data["axes"][1]["log"]
 
 
 def test_sliders_heatmap_and_play_show_the_engines_runs(built, cli, tmp_path):
@@ -136,9 +137,11 @@ def test_sliders_heatmap_and_play_show_the_engines_runs(built, cli, tmp_path):
                 )
                 assert page.locator("#value-lr").inner_text() == data["axes"][0]["labels"][i]
                 # the page's stored series are the engine's, not recomputed in the browser
-                assert decode_series(data["runs"][b]["history"]["value"]) == pytest.approx(
+                stored = data["runs"][b]["history"]  # f* = 0 and x* = (0, 0): gap is f, error is x
+                assert decode_series(stored["gap"]) == pytest.approx(
                     [r["value"] for r in expected], rel=1e-6, abs=1e-38
                 )
+                assert decode_series(stored["error"]["y"]) == pytest.approx(ys, rel=1e-6, abs=1e-38)
 
             assert shown_run() == data["initial"]
             move("lr", lrs.index(0.03306))

@@ -380,3 +380,12 @@ def test_heatmap_colours_by_steps_to_tol_marks_the_best_and_labels_decades():
     assert ax.get_yticks() == pytest.approx([0, 2, 4, 6])
     title = picture.figure.get_suptitle()
     assert "^{d−1}" not in title and "$^{d-1}$" in title
+
+
+def test_the_page_needs_no_matplotlib_and_says_what_it_wrote(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the page draws with its own inlined plotly.js
+    target = tmp_path / "sweep.html"
+    result = cli("plot", CONFIGS / "sweep_quadratic.yaml", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert "52 runs (13 lr × 4 momentum) of 200 steps, one sweep" in " ".join(result.stdout.split())
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

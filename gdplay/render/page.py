@@ -17,8 +17,9 @@ run, the nearest computed one, never an interpolation:
 The data sits in <script type="application/json" id="gdplay-data"> in the `--json` vocabulary
 (status, reason, steps, final.point, final.value, lr, options, swept, whole float64 numbers:
 what the page prints), with each run's history as columns: history.step = [first, every, last]
-(the steps stored: first, first + every, …, and the last), history.point by variable and
-history.value as float32 series in base64 (little-endian; decode_series reads one back). As
+(the steps stored: first, first + every, …, and the last), the points by variable and the values
+as float32 series in base64 (little-endian; decode_series reads one back): history.error
+(x − x*) and history.gap (f − f*) where x* and f* are known, else history.point and .value. As
 text the 576 × 301 points of a 48 × 12 grid of 300-step runs would take 5 MB; as float32 bytes
 they take under 3, which keeps such a page under 6 MB with plotly's bundle (1.5 MB). plotly.js's cartesian bundle
 (MIT) and the page's own script are inlined: the page makes no request.
@@ -26,7 +27,6 @@ they take under 3, which keeps such a page under 6 MB with plotly's bundle (1.5 
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -84,6 +84,25 @@ def _num(value: float) -> float | None:
     return float(f"{value:.7g}")
 
 
+def _series(
+    kept: list[int], stride: int, names: list[str], xs: Any, fs: Any, x_star: Any, f_star: float | None
+) -> dict[str, Any]:
+    """A run's history as columns: step = [first, every, last]; the points by variable as `point`
+    (x) or, where x* is known, as `error` (x − x*, computed in float64, so float32 keeps the digits
+    that matter near the minimum: x = x* + error); the values as `value` (f) or, where f* is known,
+    as `gap` (f − f*, signed: f = f* + gap)."""
+    out: dict[str, Any] = {"step": [kept[0], stride, kept[-1]]}  # steps first, first + every, …, and last
+    if x_star is not None:
+        out["error"] = {n: _f32(xs[:, d] - x_star[d]) for d, n in enumerate(names)}
+    else:
+        out["point"] = {n: _f32(xs[:, d]) for d, n in enumerate(names)}
+    if f_star is not None:
+        out["gap"] = _f32(fs - f_star)
+    else:
+        out["value"] = _f32(fs)
+    return out
+
+
 def _f32(values: Any) -> str:
     """A series as float32 little-endian bytes in base64: 5⅓ characters a number, float32's
     precision (NaN stays NaN, beyond float32's range becomes ±inf)."""
@@ -132,6 +151,8 @@ def page_data(
     stride = max(1, math.ceil(total / MAX_POINTS))
     hx, hf = result.history_x, result.history_f
     f_star = star.values[0] if star.known else None
+    # x* for a quadratic: the points are then stored as x − x* (float32 keeps their digits near x*)
+    x_star = list(result.curvature.x_min) if result.curvature is not None else None
     runs = []
     extents: list[tuple[Any, Any]] = []  # per bounded run: the low and high corner of its path
     for b in range(size):
@@ -164,11 +185,7 @@ def page_data(
                 "optimizer": record.optimizer,
                 "lr": record.lr,
                 "options": {k: _exact(v) for k, v in record.options.items()},
-                "history": {
-                    "step": [kept[0], stride, kept[-1]],  # first, every, last: steps 0, k, 2k, …, and the last
-                    "point": {n: _f32(xs[:, d]) for d, n in enumerate(names)},
-                    "value": _f32(fs),
-                },
+                "history": _series(kept, stride, names, xs, fs, x_star, f_star),
             }
         )
     axes = [
@@ -195,6 +212,7 @@ def page_data(
         "tol": result.tol,
         "f_star": f_star,
         "f_star_source": star.source,
+        "x_star": x_star,
         "stored_every": stride,
         "axes": axes,
         "shape": [len(a.values) for a in result.axes],
@@ -243,9 +261,18 @@ def _version() -> str:
 def _log_spaced(values: Sequence[Any]) -> bool:
     if len(values) < 3 or not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in values):
         return False
-    ratios = [b / a for a, b in itertools.pairwise(values)]
-    # about equal ratios (a configured value in place of a grid one keeps it so) over a decade or more
-    return min(ratios) > 1.0 and max(ratios) / min(ratios) < 2.5 and values[-1] / values[0] >= 10
+    import numpy as np
+
+    v = np.array(values, dtype=float)
+    if not (np.all(np.diff(v) > 0) and v[-1] / v[0] >= 10):
+        return False
+    k = np.arange(len(v))
+
+    def misfit(y: Any) -> float:  # how far from a straight line against the index, relative to the span
+        line = np.polyval(np.polyfit(k, y, 1), k)
+        return float(np.max(np.abs(y - line)) / (y[-1] - y[0]))
+
+    return misfit(np.log(v)) < misfit(v)  # nearer equal ratios than equal steps
 
 
 def _map(result: Any, table: Any, eps: float) -> dict[str, Any] | None:

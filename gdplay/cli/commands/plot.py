@@ -56,7 +56,9 @@ def plot(
     scale. More dimensions: the loss alone. Nothing is smoothed or clipped; a diverged run is drawn
     up to its last finite point. A config with a sweep: section is drawn as a heatmap of its grid
     (median final f − f* per cell, diverged cells hatched, the predicted stability boundary of a
-    quadratic as a line). Needs the plot extra: pip install 'gdplay\\[plot]'.
+    quadratic as a line). Needs the plot extra: pip install 'gdplay\\[plot]'. An output ending in .gif is
+    the runs animated; one ending in .html an interactive page that works offline (sliders for the
+    swept settings over one recorded sweep; no matplotlib needed).
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
@@ -64,7 +66,8 @@ def plot(
 
     target = output if output is not None else Path(config.stem + ".png")
     fmt = format_of(str(target), KINDS)
-    require_matplotlib()  # before any work: the missing extra is the first thing to hear about
+    if fmt != "html":  # the page draws with its own inlined plotly.js, not matplotlib
+        require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     if fmt == "gif":
         from gdplay.render.anim import check_options
 

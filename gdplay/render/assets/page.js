@@ -73,12 +73,19 @@
   function history(run) {
     if (run.decoded) return run.decoded;
     const [first, every, last] = run.history.step;
+    // points as x* + error and values as f* + gap where gdplay knows x* and f* (see page.py)
     const point = {};
-    for (const n of names) point[n] = decode(run.history.point[n]);
-    const value = decode(run.history.value);
+    names.forEach((n, d) => {
+      point[n] = run.history.error
+        ? decode(run.history.error[n]).map((e) => (e === null ? null : data.x_star[d] + e))
+        : decode(run.history.point[n]);
+    });
+    const gap = run.history.gap ? decode(run.history.gap) : null;
+    const value = gap ? gap.map((g) => (g === null ? null : data.f_star + g)) : decode(run.history.value);
     const step = value.map((_, k) => Math.min(first + k * every, last));
     step[step.length - 1] = last;
-    run.decoded = { step: step, point: point, value: value };
+    const error = run.history.error ? names.map((n) => decode(run.history.error[n])) : null;
+    run.decoded = { step: step, point: point, value: value, gap: gap, error: error };
     return run.decoded;
   }
   window.gdplayHistory = (b) => history(data.runs[b]);
@@ -242,7 +249,9 @@
     return [lo - pad, hi + pad];
   }
   function gaps(run) {
-    return history(run).value.map((v) => (v === null ? null : data.f_star === null ? v : Math.abs(v - data.f_star)));
+    const h = history(run);
+    if (h.gap) return h.gap.map((g) => (g === null ? null : Math.abs(g)));  // f − f*, from gdplay in float64
+    return h.value.map((v) => (v === null ? null : data.f_star === null ? v : Math.abs(v - data.f_star)));
   }
   function drawLoss(run, n) {
     const g = gaps(run);
@@ -335,9 +344,9 @@
       const c = h.step.map((_, k) => {
         let s = 0;
         for (let d = 0; d < names.length; d++) {
-          const x = h.point[names[d]][k];
-          if (x === null) return null;
-          s += v[d] * (x - modes.x_star[d]);
+          const e = h.error ? h.error[d][k] : h.point[names[d]][k] === null ? null : h.point[names[d]][k] - modes.x_star[d];
+          if (e === null) return null;
+          s += v[d] * e;
         }
         return Math.abs(s);
       });
