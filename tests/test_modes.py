@@ -114,3 +114,24 @@ def test_explain_modes_prints_each_mode(cli, write_config):
     assert math.isclose(values.sum(), 5.0)  # trace of A: the test's A is what the formula says
     plain = cli("explain", path)
     assert "eigenvector" not in plain.stdout  # only with --modes
+
+
+def test_explain_modes_json_is_the_table_as_data(cli, write_config):
+    import json
+
+    lr = 0.45
+    path = write_config(
+        f"objective: {{expr: '{FORMULA}', init: {{x: 2.0, y: -1.0}}}}\n"
+        f"optimizer: {{name: sgd, lr: {lr}}}\nsteps: 60\ndtype: float64\n"
+    )
+    result = cli("explain", path, "--modes", "--json")
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.stdout)["runs"]
+    values, vectors = np.linalg.eigh(A)
+    assert [m["eigenvalue"] for m in record["modes"]] == pytest.approx(values.tolist(), rel=1e-9)
+    for mode, lam, v in zip(record["modes"], values, vectors.T, strict=True):
+        assert abs(mode["vector"]["x"] * v[0] + mode["vector"]["y"] * v[1]) == pytest.approx(1.0, rel=1e-9)
+        assert mode["predicted_factor"] == pytest.approx(abs(1 - lr * lam), rel=1e-9)
+        assert mode["measured_factor"] == pytest.approx(abs(1 - lr * lam), rel=1e-6)
+        assert mode["regime"] == ("monotone" if 1 - lr * lam > 0 else "oscillating")
+    assert "modes" not in json.loads(cli("explain", path, "--json").stdout)["runs"][0]

@@ -146,3 +146,23 @@ def explanation_modes(explanation: Explanation) -> list[Mode]:
     return mode_view(
         explanation.hessian.matrix, explanation.minimum.point, points, explanation.method, result.dtype, two_step
     )
+
+
+def mode_records(modes: Sequence[Mode], labels: Sequence[str]) -> list[dict[str, object]]:
+    """The modes as `explain --modes --json` gives them (results/schemas/explain.json)."""
+    from gdplay.results.serialize import json_safe
+
+    return [
+        json_safe(
+            {
+                "eigenvalue": m.eigenvalue,
+                "vector": dict(zip(labels, m.vector, strict=True)),
+                "predicted_factor": m.predicted,
+                "measured_factor": m.measured.rate,
+                "measured_window": [m.measured.first, m.measured.last] if m.measured.rate is not None else None,
+                "measured_reason": m.measured.reason or None,
+                "regime": m.regime,
+            }
+        )
+        for m in modes
+    ]

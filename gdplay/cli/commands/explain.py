@@ -55,7 +55,14 @@ def explain(
         config, run=run_name, sets=overrides(sets, None, dtype, steps, None), allow_python=allow_python, on_result=show
     )
     if json_out:
-        emit_json(found.to_dict())
+        document = found.to_dict()
+        if modes:  # each run record gains its modes (results/schemas/explain.json)
+            from gdplay.analysis.modes import explanation_modes, mode_records
+
+            for record, explanation in zip(document["runs"], found, strict=True):
+                labels = explanation.objective.layout.labels()
+                record["modes"] = mode_records(explanation_modes(explanation), labels)
+        emit_json(document)
     if found.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_DIVERGED if found.diverged else EXIT_OK)
