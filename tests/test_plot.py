@@ -389,3 +389,25 @@ def test_the_page_needs_no_matplotlib_and_says_what_it_wrote(cli, tmp_path, monk
     assert result.exit_code == 0, result.output
     assert "52 runs (13 lr × 4 momentum) of 200 steps, one sweep" in " ".join(result.stdout.split())
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_heatmap_without_tol_floors_the_gap_at_the_dtypes_resolution():
+    """Before: log₁₀ of round-off (1e-12 … 1e-16) told converged cells apart at random."""
+    import numpy as np
+
+    import gdplay
+    from gdplay.render.plot import render_sweep
+
+    done = gdplay.sweep(CONFIGS / "sweep_quadratic.yaml", sets=["tol=null"])
+    result, table = done[0], done.tables[0]
+    assert result.tol is None and result.dtype == "float64"
+    picture = render_sweep(result, table)
+    shade = np.ma.filled(picture.figure.axes[0].images[0].get_array(), np.nan)
+    floor = 2.220446049250313e-16 * abs(-4 / 3)  # float64's epsilon at f* = −4/3
+    gaps = np.array([[np.nan if c.gap is None or c.diverged else c.gap for c in row] for row in table.cells])
+    at_floor = gaps < floor
+    assert at_floor.sum() >= 2  # several cells end within round-off of f*
+    assert np.allclose(shade[at_floor], np.log10(floor))  # ... and get one colour, not random ones
+    above = np.isfinite(gaps) & ~at_floor
+    assert np.allclose(shade[above], np.log10(gaps[above]))
+    assert "floored at 3e-16, the float64 resolution" in picture.figure.axes[1].get_ylabel()
