@@ -41,6 +41,7 @@ from typing import Any
 
 from gdplay.errors import UsageError
 from gdplay.problems.base import Objective
+from gdplay.render.text import mathtext
 from gdplay.results.model import RunResult
 
 DEFAULT_SIZE = (1200, 500)  # pixels
@@ -362,7 +363,7 @@ def _draw_runs(
         else:
             _draw_curve(map_ax, objective, results, styles, box, ylim)
     handles = _draw_loss(loss_ax, results, styles, star)
-    labels = [run_label(r) for r in results]
+    labels = [_text(run_label(r)) for r in results]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
     fig.suptitle(math_text(describe(objective)), fontsize="medium")
     return fig, (width, height, kind, legend, box)
@@ -606,8 +607,8 @@ def _short(value: Any) -> str:
 
 
 def _text(text: str) -> str:
-    """Plain text for matplotlib: a '$' would start mathtext."""
-    return text.replace("$", r"\$")
+    """Plain text for matplotlib: a '$' would start mathtext (render/text.py escapes it)."""
+    return mathtext(text)
 
 
 def math_text(text: str) -> str:

@@ -8,7 +8,7 @@ import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
-from gdplay.cli.shell import guarded, out
+from gdplay.cli.shell import guarded, out, refuse_inputs
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 
@@ -65,6 +65,7 @@ def plot(
     from gdplay.render.plot import KINDS, format_of, parse_limits, parse_size, render, require_matplotlib
 
     target = output if output is not None else Path(config.stem + ".png")
+    refuse_inputs({"--output": target}, [config])
     fmt = format_of(str(target), KINDS)
     if fmt != "html":  # the page draws with its own inlined plotly.js, not matplotlib
         require_matplotlib()  # before any work: the missing extra is the first thing to hear about
