@@ -299,11 +299,13 @@ def sweep(
     allow_python: bool = False,
     progress_for: Callable[[Any], Any] | None = None,
     on_result: Callable[[Any, Any], None] | None = None,
+    record: bool = False,
     **overrides: Any,
 ) -> Sweeps:
     """Run each run's grid (its `sweep:` section, with `axes` replacing or adding axes: a mapping
     key → values as in the file, e.g. {"lr": {"from": 1e-3, "to": 1, "num": 20, "scale": "log"}};
-    None drops an axis) as one batch. `rows`/`cols` pick the table's axes."""
+    None drops an axis) as one batch. `rows`/`cols` pick the table's axes. `record` keeps every
+    run's points and values at every step (result.history_x, history_f)."""
     from gdplay.engine.state import kept_state
     from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
@@ -314,10 +316,10 @@ def sweep(
     for grid in grids:
         with kept_state():
             if progress_for is None:
-                result = run_sweep(grid)
+                result = run_sweep(grid, record=record)
             else:
                 with progress_for(grid) as tick:
-                    result = run_sweep(grid, progress=tick)
+                    result = run_sweep(grid, progress=tick, record=record)
         table = grid_table(result, rows, cols)
         results.append(result)
         tables.append(table)

@@ -56,6 +56,7 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], int]] = {
     "explain gd": (("explain", QUADRATIC), 0),
     "explain momentum": (("explain", cfg("ill_conditioned_momentum.yaml")), 0),
     "explain not covered": (("explain", QUADRATIC, "--set", "optimizer.name=adam"), 0),
+    "explain modes": (("explain", cfg("ill_conditioned_momentum.yaml"), "--modes"), 0),
     "compare": (("compare", cfg("compare_optimizers.yaml")), 0),
     "compare one": (("compare", QUADRATIC), 0),
     "show rosenbrock": (("show", "rosenbrock"), 0),

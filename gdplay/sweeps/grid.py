@@ -108,6 +108,8 @@ class SweepResult:
     known_f_min: float | None = None  # the objective's own f* (f_min may be a Newton step's)
     config: dict[str, Any] = field(default_factory=dict)  # the base run config, as plain data
     provenance: dict[str, Any] = field(default_factory=dict)  # torch, python, threads, deterministic
+    history_x: Any = None  # [T, B, D] float64 with record=True: x at steps 0..max(stop) (past a run's stop: not its)
+    history_f: Any = None  # [T, B] float64, f at those points
 
     @property
     def size(self) -> int:
@@ -549,8 +551,8 @@ def _random_starts(problem: Problem, run: LoadedRun, spec: RandomStarts, where: 
 # ---- running --------------------------------------------------------------------------------
 
 
-def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
-    """The engine's BatchSpec of the grid: runs in grid order, no per-step history."""
+def batch_spec(sweep: Sweep, rowwise: bool = True, record: bool = False) -> Any:
+    """The engine's BatchSpec of the grid: runs in grid order, per-step history only if `record`."""
     import torch
 
     from gdplay.engine.execute import DTYPES
@@ -580,7 +582,7 @@ def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
         steps=problem.config.steps,
         tol=problem.config.tol,
         blowup=problem.config.blowup,
-        record=False,
+        record=record,
         settings=sweep.settings,
         which=which,
         rowwise=rowwise,
@@ -599,8 +601,9 @@ def grid_index(sweep: Sweep) -> Any:
     return torch.stack(columns[::-1], dim=1) if columns else rows.unsqueeze(1)
 
 
-def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> SweepResult:
-    """Run the whole grid as one batch and keep, per run, only what a report needs."""
+def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True, record: bool = False) -> SweepResult:
+    """Run the whole grid as one batch and keep, per run, only what a report needs (and, with
+    `record`, every run's points and values at every step, for the interactive page)."""
     import platform
 
     import torch
@@ -611,7 +614,7 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
     from gdplay.engine.state import kept_state, provenance_environment
 
     with kept_state():
-        spec = batch_spec(sweep, rowwise)
+        spec = batch_spec(sweep, rowwise, record)
         seed_generators(sweep.problem.config.seed, spec.starts.device)
         trace = run_batch(spec, progress)
         # the threads the steps ran on, as for a single run
@@ -655,6 +658,8 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         known_f_min=objective.f_min,
         config=plain_config(problem.config),
         provenance=provenance,
+        history_x=trace.history_x.to(torch.float64) if record and trace.history_x is not None else None,
+        history_f=trace.history_f.to(torch.float64) if record and trace.history_f is not None else None,
     )
 
 
