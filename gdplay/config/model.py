@@ -256,6 +256,34 @@ class SweepConfig(RootModel[dict[str, SweepAxis]]):
     model_config = ConfigDict(frozen=True, strict=True)
 
 
+class NoiseConfig(_Strict):
+    """Gradient noise, added after autograd and before the update (see gdplay/engine/noise.py).
+
+    gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ); ξ ~ N(0, I), a fresh draw per step and run.
+    """
+
+    sigma: NonNegative = Field(description="Noise scale σ, >= 0 (0: the exact gradient).", examples=[0.5])
+    kind: Literal["gaussian", "multiplicative"] = Field(
+        "gaussian", description="gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ).", examples=["gaussian"]
+    )
+
+
+class GenerateConfig(_Strict):
+    """A synthetic data set: x ~ N(0, I_d), y = w·x + b + noise·ε with w = (1, −1, 1, ...), b = 0.5
+    (for logistic_regression y = 1 when that is > 0, else 0)."""
+
+    n: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="Number of samples.", examples=[200])
+    d: Annotated[int, Field(ge=1, le=10_000)] = Field(2, description="Number of features.", examples=[2])
+    noise: NonNegative = Field(0.1, description="Standard deviation of the target noise ε.", examples=[0.1])
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Seed of the generator.", examples=[0])
+
+
+class DataGenerate(_Strict):
+    """`data: {generate: {n, d, noise, seed}}`."""
+
+    generate: GenerateConfig = Field(description="Generate the data set.", examples=[{"n": 200, "d": 2}])
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -294,6 +322,29 @@ class RunConfig(_Strict):
         None,
         description="Axes of a sweep (`gdplay sweep`), e.g. {lr: [0.1, 0.3]}.",
         examples=[{"lr": {"from": 0.01, "to": 0.4, "num": 8}, "momentum": [0.0, 0.5, 0.9]}],
+    )
+    noise: NoiseConfig | None = Field(
+        None,
+        description="Gradient noise added before every update, e.g. {sigma: 0.5} (see docs/noise.md).",
+        examples=[{"sigma": 0.5, "kind": "gaussian"}],
+    )
+    data: str | DataGenerate | None = Field(
+        None,
+        description="The data set of least_squares or logistic_regression: a CSV file (relative to the config) "
+        "or {generate: {n, d, noise, seed}}.",
+        examples=["points.csv", {"generate": {"n": 200, "d": 2, "noise": 0.1, "seed": 0}}],
+    )
+    features: list[str] | None = Field(
+        None, description="CSV columns used as features (default: every column but the target).", examples=[["x1"]]
+    )
+    target: str | None = Field(None, description="CSV column of the target (default: the last).", examples=["y"])
+    batch_size: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Samples per gradient (default: the whole data set, the exact gradient).", examples=[16]
+    )
+    sampling: Literal["shuffle", "replacement"] = Field(
+        "shuffle",
+        description="shuffle: epochs without replacement; replacement: each batch drawn independently.",
+        examples=["shuffle"],
     )
 
     @field_validator("device")
@@ -606,7 +657,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
 
 
-_UNION_TAGS = {"float", "int", "str", "list", "dict", "constrained-float", "function-after"}
+_UNION_TAGS = {"float", "int", "str", "list", "dict", "constrained-float", "function-after", "DataGenerate"}
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
