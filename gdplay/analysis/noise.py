@@ -1,0 +1,172 @@
+"""The noise floor: where gradient descent with noisy gradients settles, predicted and measured.
+
+On a quadratic with Hessian H and minimiser x*, take the gradient g = H·e + σ·ξ, e = x − x*,
+ξ ~ N(0, I) fresh each step. In H's eigenbasis ξ is still N(0, I), so every eigen-direction with
+curvature λ is a scalar recursion with its own noise, and the error does not go to 0: it settles
+into a stationary distribution with mean 0 and a variance, the *noise floor*, per mode.
+
+Gradient descent, x ← x − lr·g, with h = lr·λ:
+
+    e_{t+1} = (1 − h)·e_t − lr·σ·ξ_t
+    v = E[e²] solves v = (1 − h)²·v + lr²σ²,  so  v = lr²σ²/(1 − (1 − h)²) = lr·σ² / (λ·(2 − lr·λ)),
+
+finite for 0 < lr·λ < 2 (the noise-free stability condition). It shrinks with lr: for small lr,
+v ≈ lr·σ²/(2λ). Summed over the modes, E‖x − x*‖² = Σ_λ v(λ) and E[f − f*] = ½·Σ_λ λ·v(λ).
+
+Heavy ball, PyTorch's convention v ← μv + g, x ← x − lr·v: eliminating v (lr·v_t = e_{t−1} − e_t),
+
+    e_{t+1} = φ₁·e_t + φ₂·e_{t−1} − lr·σ·ξ_t,  φ₁ = 1 + μ − h,  φ₂ = −μ,
+
+an AR(2) process. Its autocovariances γ_k = E[e_t·e_{t−k}] satisfy (Yule–Walker)
+γ₁ = φ₁γ₀ + φ₂γ₁ and γ₀ = φ₁γ₁ + φ₂γ₂ + s² with γ₂ = φ₁γ₁ + φ₂γ₀ and s² = lr²σ²; so
+γ₁ = φ₁γ₀/(1 − φ₂) and
+
+    γ₀ = (1 − φ₂)·s² / ((1 + φ₂)·((1 − φ₂)² − φ₁²)).
+
+With 1 − φ₂ = 1 + μ, 1 + φ₂ = 1 − μ and (1 + μ)² − (1 + μ − h)² = h·(2(1 + μ) − h):
+
+    E[e²] = lr·σ²·(1 + μ) / ((1 − μ)·λ·(2(1 + μ) − lr·λ)),
+
+finite for 0 ≤ μ < 1 and 0 < lr·λ < 2(1 + μ) (again the noise-free condition); μ = 0 gives the
+gradient-descent floor. At the same lr momentum raises the floor by (1 + μ)(2 − h)/((1 − μ)(2 + 2μ − h))
+≈ 1/(1 − μ): it takes bigger steps, in the noise too. Dampening τ scales g, noise included: the
+same formulas with lr·(1 − τ).
+
+Multiplicative noise, g = H·e·(1 + σ·ξ) (per coordinate): the noise vanishes at x*, so the floor is
+0; gradient descent converges in mean square iff E[(1 − h(1 + σξ))²] = (1 − h)² + h²σ² < 1, that is
+lr·λ < 2/(1 + σ²) for every λ: noise shrinks the stable range.
+
+Minibatches: the noise of a minibatch gradient at x* has covariance Σ_B = c·Σ₁, Σ₁ = (1/n)·Σᵢ gᵢgᵢᵀ
+the covariance of one sample's gradient (their mean is 0 at x*), c = 1/B drawing with replacement,
+c = (n − B)/(B·(n − 1)) drawing without (shuffle: the finite-population correction, 0 at B = n).
+So batch size plays the role of σ²: σ² ≈ σ₁²/B. For a general covariance the floor of
+e ← (I − lr·H)·e − lr·ε solves the discrete Lyapunov equation S = K·S·Kᵀ + lr²·Σ_B, K = I − lr·H,
+solved here in float64 as (I − K⊗K)·vec S = lr²·vec Σ_B (`lyapunov_floor`). This treats the noise
+as independent of x, which holds near x* (the noise of least squares grows with ‖e‖ away from it).
+
+Measured: the mean of ‖x − x*‖² (per mode: of the squared projection on each eigenvector) over R
+seeded runs after a burn-in, whose runs are independent, with the 95% interval mean ± 1.96·s/√R
+(s the sample standard deviation, the central limit theorem for R ≥ 30).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gdplay.analysis.theory import GD, HEAVY_BALL, method_for
+
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile
+
+
+def gd_floor(lr: float, lam: float, sigma: float) -> float | None:
+    """E[e²] of gradient descent with additive noise along curvature λ: lr·σ²/(λ(2 − lr·λ));
+    None when 0 < lr·λ < 2 fails (no stationary distribution)."""
+    h = lr * lam
+    if not 0.0 < h < 2.0:
+        return None
+    return lr * sigma * sigma / (lam * (2.0 - h))
+
+
+def heavy_ball_floor(lr: float, mu: float, lam: float, sigma: float) -> float | None:
+    """E[e²] of heavy ball with additive noise: lr·σ²(1 + μ)/((1 − μ)·λ·(2(1 + μ) − lr·λ)); None
+    outside 0 ≤ μ < 1, 0 < lr·λ < 2(1 + μ)."""
+    h = lr * lam
+    if not (0.0 <= mu < 1.0 and 0.0 < h < 2.0 * (1.0 + mu)):
+        return None
+    return lr * sigma * sigma * (1.0 + mu) / ((1.0 - mu) * lam * (2.0 * (1.0 + mu) - h))
+
+
+def multiplicative_stable(lr: float, lam: float, sigma: float) -> bool:
+    """Gradient descent with g·(1 + σξ) converges in mean square along λ iff (1 − h)² + h²σ² < 1."""
+    h = lr * lam
+    return (1.0 - h) ** 2 + (h * sigma) ** 2 < 1.0
+
+
+@dataclass(frozen=True)
+class FloorPrediction:
+    """The predicted floor of a run: per eigenvalue E[e²] (None: no floor, unstable), the sum
+    E‖x − x*‖², and E[f − f*] = ½Σλ·E[e²]; or why there is no prediction."""
+
+    eigenvalues: list[float]
+    per_mode: list[float | None]
+    total: float | None
+    gap: float | None
+    rule: str
+    why_not: str = ""
+
+
+def predict_floor(
+    optimizer: str, lr: float, options: Any, eigenvalues: Sequence[float], sigma: float, kind: str = "gaussian"
+) -> FloorPrediction:
+    """The floor for an optimizer on a quadratic with these Hessian eigenvalues (all > 0)."""
+    eig = [float(v) for v in eigenvalues]
+    method, why = method_for(optimizer, lr, options)
+    if method is None:
+        return FloorPrediction(eig, [], None, None, "", why)
+    if min(eig) <= 0:
+        return FloorPrediction(eig, [], None, None, "", "the Hessian is not positive definite: no floor to settle in")
+    if kind == "multiplicative":
+        if method.kind != GD:
+            return FloorPrediction(eig, [], None, None, "", "multiplicative noise is predicted for plain GD only")
+        ok = all(multiplicative_stable(method.lr, v, sigma) for v in eig)
+        rule = "multiplicative noise vanishes at x*: floor 0 when (1 − lr·λ)² + (lr·λ·σ)² < 1 for every λ"
+        return FloorPrediction(eig, [0.0 if ok else None] * len(eig), 0.0 if ok else None, 0.0 if ok else None, rule)
+    if method.kind == GD:
+        per: list[float | None] = [gd_floor(method.lr, v, sigma) for v in eig]
+        rule = "E[e²] = lr·σ²/(λ(2 − lr·λ)) per eigenvalue λ"
+    elif method.kind == HEAVY_BALL:
+        per = [heavy_ball_floor(method.lr, method.momentum, v, sigma) for v in eig]
+        rule = "E[e²] = lr·σ²(1 + μ)/((1 − μ)·λ·(2(1 + μ) − lr·λ)) per eigenvalue λ"
+    else:
+        return FloorPrediction(eig, [], None, None, "", "the floor of Nesterov momentum is not derived here")
+    if any(v is None for v in per):
+        return FloorPrediction(
+            eig, per, None, None, rule, "a mode is unstable: the iterates have no floor, they diverge"
+        )
+    values = [float(v) for v in per if v is not None]
+    return FloorPrediction(eig, per, sum(values), 0.5 * sum(lam * v for lam, v in zip(eig, values, strict=True)), rule)
+
+
+def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float) -> Any:
+    """S = E[e·eᵀ] of e ← (I − lr·H)e − lr·ε with Cov ε = Σ: the solution of S = K S Kᵀ + lr²Σ
+    (K = I − lr·H), from (I − K⊗K)·vec S = lr²·vec Σ, in float64 (NumPy)."""
+    import numpy as np
+
+    h = np.asarray(hessian, dtype=np.float64)
+    d = h.shape[0]
+    k = np.eye(d) - lr * h
+    a = np.eye(d * d) - np.kron(k, k)
+    s = np.linalg.solve(a, (lr * lr) * np.asarray(noise_cov, dtype=np.float64).reshape(-1))
+    return s.reshape(d, d)
+
+
+def minibatch_factor(n: int, batch: int, sampling: str) -> float:
+    """c in Σ_B = c·Σ₁: 1/B drawing with replacement, (n − B)/(B(n − 1)) without (shuffle)."""
+    if sampling == "replacement":
+        return 1.0 / batch
+    return (n - batch) / (batch * (n - 1)) if n > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class FloorMeasurement:
+    """A mean over independent samples with its 95% confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    samples: int
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def mean_ci(values: Sequence[float]) -> FloorMeasurement:
+    """mean ± 1.96·s/√R over R independent values (s: the sample standard deviation)."""
+    r = len(values)
+    mean = math.fsum(values) / r
+    s = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (r - 1)) if r > 1 else math.inf
+    half = Z95 * s / math.sqrt(r)
+    return FloorMeasurement(mean, mean - half, mean + half, r)
