@@ -284,6 +284,13 @@ class DataGenerate(_Strict):
     generate: GenerateConfig = Field(description="Generate the data set.", examples=[{"n": 200, "d": 2}])
 
 
+# `data:` is a file name or {generate: ...}; the tags carry brackets so that error locations drop them.
+DataSource = Annotated[
+    Annotated[str, Tag("[file]")] | Annotated[DataGenerate, Tag("[generate]")],
+    Discriminator(lambda v: "[generate]" if isinstance(v, dict | DataGenerate) else "[file]"),
+]
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -328,7 +335,7 @@ class RunConfig(_Strict):
         description="Gradient noise added before every update, e.g. {sigma: 0.5} (see docs/noise.md).",
         examples=[{"sigma": 0.5, "kind": "gaussian"}],
     )
-    data: str | DataGenerate | None = Field(
+    data: DataSource | None = Field(
         None,
         description="The data set of least_squares or logistic_regression: a CSV file (relative to the config) "
         "or {generate: {n, d, noise, seed}}.",
@@ -657,7 +664,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
 
 
-_UNION_TAGS = {"float", "int", "str", "list", "dict", "constrained-float", "function-after", "DataGenerate"}
+_UNION_TAGS = {"float", "int", "str", "list", "dict", "constrained-float", "function-after"}
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
