@@ -130,17 +130,24 @@ def predict_floor(
     return FloorPrediction(eig, per, sum(values), 0.5 * sum(lam * v for lam, v in zip(eig, values, strict=True)), rule)
 
 
-def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float) -> Any:
+def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float, mu: float = 0.0) -> Any:
     """S = E[e·eᵀ] of e ← (I − lr·H)e − lr·ε with Cov ε = Σ: the solution of S = K S Kᵀ + lr²Σ
-    (K = I − lr·H), from (I − K⊗K)·vec S = lr²·vec Σ, in float64 (NumPy)."""
+    (K = I − lr·H), from (I − K⊗K)·vec S = lr²·vec Σ, in float64 (NumPy). With momentum μ the
+    state is z = (e_t, e_{t−1}), K = [[(1 + μ)I − lr·H, −μI], [I, 0]], the noise enters the first
+    block, and S is the first block of the solution."""
     import numpy as np
 
     h = np.asarray(hessian, dtype=np.float64)
     d = h.shape[0]
-    k = np.eye(d) - lr * h
-    a = np.eye(d * d) - np.kron(k, k)
-    s = np.linalg.solve(a, (lr * lr) * np.asarray(noise_cov, dtype=np.float64).reshape(-1))
-    return s.reshape(d, d)
+    q = np.asarray(noise_cov, dtype=np.float64) * (lr * lr)
+    if mu:
+        k = np.block([[(1.0 + mu) * np.eye(d) - lr * h, -mu * np.eye(d)], [np.eye(d), np.zeros((d, d))]])
+        q = np.block([[q, np.zeros((d, d))], [np.zeros((d, d)), np.zeros((d, d))]])
+    else:
+        k = np.eye(d) - lr * h
+    m = k.shape[0]
+    s = np.linalg.solve(np.eye(m * m) - np.kron(k, k), q.reshape(-1)).reshape(m, m)
+    return s[:d, :d]
 
 
 def minibatch_factor(n: int, batch: int, sampling: str) -> float:
@@ -170,3 +177,176 @@ def mean_ci(values: Sequence[float]) -> FloorMeasurement:
     s = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (r - 1)) if r > 1 else math.inf
     half = Z95 * s / math.sqrt(r)
     return FloorMeasurement(mean, mean - half, mean + half, r)
+
+
+# ---- predicted and measured, for explain -----------------------------------------------------------
+
+RUNS = 1024  # seeded runs batched at once for the measurement
+MODEL_TOLERANCE = 0.05  # minibatch noise depends on x: the prediction is good to a few per cent
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """The noise floor of a run's setting: predicted E‖x − x*‖², measured over seeded runs."""
+
+    setting: str  # the noise, in words
+    predicted: float | None
+    rule: str
+    why_not: str  # why there is no prediction
+    measured: FloorMeasurement | None
+    steps: int
+    transient: float | None  # ρ^{2T}·‖e₀‖²: what is left of the start after T steps (predicted)
+    agree: bool | None
+    sentences: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.measured
+        return {
+            "setting": self.setting,
+            "predicted": self.predicted,
+            "rule": self.rule or None,
+            "not_covered": self.why_not or None,
+            "measured": m.mean if m else None,
+            "interval": [m.low, m.high] if m else None,
+            "runs": m.samples if m else 0,
+            "steps": self.steps,
+            "transient": self.transient,
+            "agree": self.agree,
+            "verdict": " ".join(self.sentences),
+        }
+
+
+def explain_floor(
+    problem: Any, x_star: Sequence[float], hessian: Sequence[Sequence[float]], runs: int = RUNS
+) -> NoiseFloor | None:
+    """Predict the floor of a noisy run (None when its gradients are exact) and measure it: the mean
+    of ‖x_T − x*‖² over `runs` seeded runs (seeds seed, seed + 1, ...) batched at once."""
+    import numpy as np
+    import torch
+
+    from gdplay.analysis.theory import NESTEROV, gd_rate, heavy_ball_rate, method_for, nesterov_rate
+    from gdplay.engine.execute import DTYPES, noise_spec
+    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.state import kept_state
+
+    cfg = problem.config
+    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
+    kind = cfg.noise.kind if cfg.noise is not None else "gaussian"
+    mb = problem.minibatch
+    if sigma == 0.0 and mb is None:
+        return None
+    words = []
+    if sigma:
+        words.append(f"{kind} noise σ = {sigma:g}")
+    if mb is not None:
+        words.append(f"minibatches of {mb.size} of {mb.n} ({mb.sampling})")
+    setting = ", ".join(words)
+    h = np.asarray(hessian, dtype=np.float64)
+    eig = np.linalg.eigvalsh((h + h.T) / 2).tolist()
+    lr = cfg.optimizer.lr
+    predicted: float | None = None
+    rule, why = "", ""
+    method, why = method_for(problem.optimizer.name, lr, problem.options)
+    if cfg.optimizer.schedule is not None:
+        method, why = (
+            None,
+            "a learning-rate schedule moves the floor as the lr changes: the floor is predicted for a constant lr",
+        )
+    if method is not None and mb is None:
+        p = predict_floor(problem.optimizer.name, lr, problem.options, eig, sigma, kind)
+        predicted, rule, why = p.total, p.rule, p.why_not
+    elif method is not None:
+        data = problem.objective.facts.get("data")
+        if kind == "multiplicative" and sigma:
+            why = "minibatches with multiplicative noise: not predicted"
+        elif method.kind == NESTEROV:
+            why = "the floor of Nesterov momentum is not derived here"
+        elif data is None or data.kind != "least_squares" or data.minimizer is None:
+            why = "the minibatch floor is predicted for least_squares (whose noise at x* is known)"
+        else:
+            xt = np.hstack([np.asarray(data.dataset.x), np.ones((data.n, 1))])
+            theta = np.asarray(data.minimizer)
+            g = 2 * xt * (xt @ theta - np.asarray(data.dataset.y))[:, None]
+            cov = minibatch_factor(mb.n, mb.size, mb.sampling) * (g.T @ g / data.n) + sigma**2 * np.eye(len(theta))
+            rate = (
+                heavy_ball_rate(method.lr, method.momentum, eig)
+                if method.kind == HEAVY_BALL
+                else gd_rate(method.lr, eig)
+            )
+            if rate < 1:
+                predicted = float(np.trace(lyapunov_floor(h, cov, method.lr, method.momentum)))
+                rule = "S = K·S·Kᵀ + lr²·Σ_B (Lyapunov), Σ_B = c·Σ₁ the minibatch noise at x*, c = " + (
+                    "1/B" if mb.sampling == "replacement" else "(n − B)/(B(n − 1))"
+                )
+            else:
+                why = "the method is unstable at this lr: no floor"
+    # the measurement: seeded runs batched at once, their final points
+    dtype = DTYPES[problem.dtype]
+    with kept_state():
+        starts = torch.tensor([list(problem.start)] * runs, dtype=dtype, device=problem.device)
+        seeds = torch.arange(cfg.seed, cfg.seed + runs, dtype=torch.int64)
+        spec = BatchSpec(
+            objective=problem.objective,
+            optimizer=problem.optimizer,
+            options=problem.options,
+            starts=starts,
+            lrs=torch.full((runs,), lr, dtype=torch.float64),
+            steps=cfg.steps,
+            tol=None,
+            blowup=cfg.blowup,
+            record=False,
+            schedule=problem.schedule,
+            noise=noise_spec(problem, seeds, torch.full((runs,), sigma, dtype=torch.float64)),
+        )
+        trace = run_batch(spec)
+    final = trace.final_x.to(torch.float64).numpy()
+    sq = ((final - np.asarray(x_star, dtype=np.float64)) ** 2).sum(axis=1)
+    finite = np.isfinite(sq)
+    measured = mean_ci(sq[finite].tolist()) if finite.sum() > 1 else None
+    transient = None
+    if method is not None and min(eig) > 0:
+        if method.kind == GD:
+            rho = gd_rate(method.lr, eig)
+        elif method.kind == HEAVY_BALL:
+            rho = heavy_ball_rate(method.lr, method.momentum, eig)
+        else:
+            rho = nesterov_rate(method.lr, method.momentum, eig)
+        e0 = float(np.sum((np.asarray(problem.start) - np.asarray(x_star)) ** 2))
+        transient = e0 * rho ** (2 * cfg.steps) if rho < 1 else None
+    agree, sentences = _floor_verdict(predicted, why, measured, transient, int((~finite).sum()), runs, cfg.steps)
+    return NoiseFloor(setting, predicted, rule, why, measured, cfg.steps, transient, agree, sentences)
+
+
+def _floor_verdict(
+    predicted: float | None,
+    why: str,
+    m: FloorMeasurement | None,
+    transient: float | None,
+    lost: int,
+    runs: int,
+    steps: int,
+) -> tuple[bool | None, list[str]]:
+    out: list[str] = []
+    if m is None:
+        return None, [f"{lost} of {runs} seeded runs diverged: there is no floor to measure."]
+    measured = (
+        f"measured E‖x − x*‖² = {m.mean:.4g} (95% interval {m.low:.4g} to {m.high:.4g}, "
+        f"{m.samples} seeded runs at step {steps})"
+    )
+    if predicted is None:
+        return None, [f"{measured}; no prediction: {why}."]
+    inside = m.contains(predicted) or abs(m.mean - predicted) <= MODEL_TOLERANCE * predicted
+    head = "agree" if inside else "disagree"
+    out.append(f"Predicted floor E‖x − x*‖² = {predicted:.4g}; {measured}: they {head}.")
+    if transient is not None and transient > 0.1 * max(predicted, 1e-300):
+        out.append(
+            f"The runs have not forgotten their start: ρ^(2T)·‖x₀ − x*‖² = {transient:.3g} is still "
+            "more than a tenth of the floor; run more steps."
+        )
+    if lost:
+        out.append(f"{lost} of {runs} runs diverged and are left out.")
+    out.append(
+        "With noisy gradients the error stops shrinking at the floor, so a rate measured on one run is the "
+        "noise's, not the method's. The floor shrinks with lr (∝ lr·σ² for small lr): decay the lr to go below it."
+    )
+    return inside, out

@@ -132,7 +132,9 @@ def run_case(display: str, loaded: Any, allow_python: bool = False) -> Case:
         (planned,) = plan([loaded], allow_python=allow_python)
     except ConfigError as exc:
         return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
-    judged = run_one(planned, record=False)
+    from gdplay.results.expect import needs_history
+
+    judged = run_one(planned, record=needs_history(planned.problem.config.expect))
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)

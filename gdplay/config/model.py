@@ -147,6 +147,15 @@ class ExpectConfig(_Strict):
     max_steps: Annotated[int, Field(ge=0)] | None = Field(
         None, description="Converged (gradient norm < tol) within this many steps; needs tol.", examples=[100]
     )
+    mean_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Judge argmin and min by their mean over the last N steps instead of the final step "
+        "(for noisy runs, which end anywhere in their noise floor).",
+        examples=[100],
+    )
+    median_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="As mean_of_last, with the median (per coordinate for argmin).", examples=[100]
+    )
 
     @field_validator("argmin", mode="before")
     @classmethod
@@ -563,6 +572,7 @@ def _check_expect(run: LoadedRun) -> None:
         return
     if expect.argmin is None and expect.min is None and expect.status is None and expect.max_steps is None:
         raise run.error("expect has nothing to check: give argmin, min, status or max_steps", "expect")
+    _check_statistic(run)
     for key in ("argmin", "min"):
         if getattr(expect, key) == "known" and objective.name is None:
             raise run.error(
@@ -606,6 +616,26 @@ def _check_expect(run: LoadedRun) -> None:
             ):
                 want = f"a list of {len(start)} numbers" if isinstance(start, list) else "a number"
                 raise run.error(f"expected {want}, as in init, got {value!r}", "expect", "argmin", var)
+
+
+def _check_statistic(run: LoadedRun) -> None:
+    """mean_of_last / median_of_last: one of them, over argmin or min, at most steps + 1 records."""
+    expect = run.config.expect
+    if expect is None:
+        return
+    given = [k for k in ("mean_of_last", "median_of_last") if getattr(expect, k) is not None]
+    if len(given) > 1:
+        raise run.error("give mean_of_last or median_of_last, not both", "expect", given[1])
+    if not given:
+        return
+    key = given[0]
+    if expect.argmin is None and expect.min is None:
+        raise run.error(f"{key} averages argmin and min: give one of them", "expect", key)
+    n = getattr(expect, key)
+    if n > run.config.steps + 1:
+        raise run.error(
+            f"{key} = {n}, but a run of {run.config.steps} steps records {run.config.steps + 1} points", "expect", key
+        )
 
 
 def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:
