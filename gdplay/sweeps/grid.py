@@ -784,6 +784,7 @@ class Cell:
     diverged_at: float | None  # median step of divergence over the diverged runs
     predicted_stable: bool | None  # from the quadratic's Hessian; None when there is no prediction
     best: bool = False
+    spread: float | None = None  # with seeds folded in: the interquartile range of f − f* over the cell's runs
 
 
 ALL_RUNS = Axis("all", "all", "", ("all runs",), ("all runs",))  # the one row of a table that folds every axis
@@ -824,6 +825,7 @@ class GridTable:
             diverged_at=num("diverged_at"),
             predicted_stable=None if stable < 0 else bool(stable),
             best=self.best == (i, j),
+            spread=num("spread") if "spread" in st else None,
         )
 
     @property
@@ -845,7 +847,12 @@ def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[
         raise UsageError(f"{flag}: no axis {name!r} in this sweep ({did_you_mean(name, valid)})")
 
     labels = [a.label for a in result.axes]
-    shown = [k for k, a in enumerate(result.axes) if not (a.kind == "start" and len(a.values) > FOLD_STARTS)]
+    # seeds fold into the cells (median and spread over them), as do long lists of start points
+    shown = [
+        k
+        for k, a in enumerate(result.axes)
+        if not (a.kind == "start" and len(a.values) > FOLD_STARTS) and a.kind != "seed"
+    ]
     named_cols = find(cols, "--cols") if cols else None
     r: int | None = find(rows, "--rows") if rows else None
     if r is None:  # the default rows: lr, else the first shown axis, never the named columns
@@ -894,6 +901,8 @@ def grid_table(result: SweepResult, rows: str | None = None, cols: str | None = 
         "diverged_at": _group_median(cell_of, torch.where(diverged, stop, nan), n_cells),
         "stable": torch.where(lo == hi, lo, -1),
     }
+    if any(a.kind == "seed" for k, a in enumerate(result.axes) if k not in (r, c)):
+        stats["spread"] = _group_quantile(cell_of, gap, n_cells, 0.75) - _group_quantile(cell_of, gap, n_cells, 0.25)
     best = _best(stats, result.tol is not None, n_cols) if n_cells > 1 else None
     bounds = _bounds(result, per_setting, r, c, cell_of, n_cols)
     aggregated = [a.label for k, a in enumerate(result.axes) if k not in (r, c)]
@@ -918,6 +927,30 @@ def _group_median(groups: Any, values: Any, n: int) -> Any:
         return torch.full((n,), float("nan"), dtype=torch.float64)
     middle = torch.where(lo == hi, v[lo], (v[lo] + v[hi]) / 2)
     return torch.where(counts > 0, middle, torch.tensor(float("nan"), dtype=torch.float64))
+
+
+def _group_quantile(groups: Any, values: Any, n: int, q: float) -> Any:
+    """Per group, the q-quantile of its values that are not NaN, by linear interpolation between
+    order statistics (numpy.quantile's default: position q·(m − 1) among the m sorted values)."""
+    import torch
+
+    valid = ~torch.isnan(values)
+    g, v = groups[valid], values[valid]
+    if len(v) == 0:
+        return torch.full((n,), float("nan"), dtype=torch.float64)
+    by_value = torch.argsort(v, stable=True)
+    order = by_value[torch.argsort(g[by_value], stable=True)]
+    v = v[order]
+    counts = torch.bincount(g, minlength=n)
+    first = torch.cumsum(counts, 0) - counts
+    pos = q * (counts - 1).clamp(min=0).to(torch.float64)
+    lo = pos.floor().to(torch.int64)
+    frac = pos - lo.to(torch.float64)
+    top = max(len(v) - 1, 0)
+    a = v[(first + lo).clamp(max=top)]
+    b = v[(first + (lo + 1).clamp(max=(counts - 1).clamp(min=0))).clamp(max=top)]
+    out = a + frac * (b - a)
+    return torch.where(counts > 0, out, torch.tensor(float("nan"), dtype=torch.float64))
 
 
 def _best(stats: dict[str, Any], has_tol: bool, n_cols: int) -> tuple[int, int] | None:
