@@ -62,13 +62,23 @@ def keys_tensor(pairs: Sequence[tuple[int, int]]) -> torch.Tensor:
     return torch.tensor(list(pairs), dtype=torch.int64).reshape(-1, 2)
 
 
+def _counter(purpose: int, counter: int) -> int:
+    return mix(mix((counter & M32) ^ purpose) ^ (counter >> 32))  # a Python int: free
+
+
 def words(keys: torch.Tensor, purpose: int, counter: int, lanes: int) -> torch.Tensor:
     """[B, lanes] random 32-bit words of the rows with `keys` [B, 2], for (purpose, counter)."""
-    c = mix(mix((counter & M32) ^ purpose) ^ (counter >> 32))  # a Python int: free
-    a = mix(keys[:, 0] ^ c)
-    a = mix(a ^ keys[:, 1])
+    return block_words(keys, purpose, counter, 1, lanes)[0]
+
+
+def block_words(keys: torch.Tensor, purpose: int, first: int, count: int, lanes: int) -> torch.Tensor:
+    """[count, B, lanes]: the words of counters first .. first + count − 1 at once (the same
+    numbers as `words` one counter at a time: each is a function of its counter alone)."""
+    c = torch.tensor([_counter(purpose, first + k) for k in range(count)], dtype=torch.int64, device=keys.device)
+    a = mix(keys[:, 0].unsqueeze(0) ^ c.unsqueeze(1))  # [count, B]
+    a = mix(a ^ keys[:, 1].unsqueeze(0))
     lane = torch.tensor([mix(j + 1) for j in range(lanes)], dtype=torch.int64, device=keys.device)
-    return mix(mix(a.unsqueeze(1) ^ lane))
+    return mix(mix(a.unsqueeze(2) ^ lane))
 
 
 def uniforms(keys: torch.Tensor, purpose: int, counter: int, lanes: int) -> torch.Tensor:
@@ -78,11 +88,16 @@ def uniforms(keys: torch.Tensor, purpose: int, counter: int, lanes: int) -> torc
 
 def normals(keys: torch.Tensor, counter: int, dim: int) -> torch.Tensor:
     """[B, dim] standard normals, float64: the noise of step `counter` (Box–Muller on pairs)."""
+    return block_normals(keys, counter, 1, dim)[0]
+
+
+def block_normals(keys: torch.Tensor, first: int, count: int, dim: int) -> torch.Tensor:
+    """[count, B, dim] standard normals of steps first .. first + count − 1, float64."""
     pairs = (dim + 1) // 2
-    u = uniforms(keys, NOISE, counter, 2 * pairs)
-    r = torch.sqrt(-2.0 * torch.log(u[:, :pairs]))
-    theta = (2.0 * math.pi) * u[:, pairs:]
-    return torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=1)[:, :dim]
+    u = (block_words(keys, NOISE, first, count, 2 * pairs).to(torch.float64) + 0.5) * 2.0**-32
+    r = torch.sqrt(-2.0 * torch.log(u[..., :pairs]))
+    theta = (2.0 * math.pi) * u[..., pairs:]
+    return torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)[..., :dim]
 
 
 @dataclass(frozen=True)
@@ -137,19 +152,31 @@ class NoiseSpec:
         return Perturbation(self.rows(order), dtype, device)
 
 
+BLOCK_VALUES = 1 << 18  # normals drawn at once: a block of steps, for every distinct stream
+
+
 class Perturbation:
-    """Replaces the gradients of a part's leaves by stochastic ones, step by step."""
+    """Replaces the gradients of a part's leaves by stochastic ones, step by step.
+
+    The normals are drawn for a block of steps at a time, once per distinct stream (rows that
+    share a seed share their draws), which keeps the per-step cost to one or two operations
+    on the batch; the numbers are the same as drawing step by step."""
 
     def __init__(self, spec: NoiseSpec, dtype: torch.dtype, device: torch.device):
         self.spec = spec
         self.keys = spec.keys.cpu()
         self.noisy = bool((spec.sigma != 0).any())
-        self.sigma = spec.sigma.to(device=device, dtype=dtype).unsqueeze(1)
+        uniform = bool((spec.sigma == spec.sigma[0]).all())
+        self.scale: Any = float(spec.sigma[0]) if uniform else spec.sigma.to(device=device, dtype=dtype).unsqueeze(1)
         self.dtype, self.device = dtype, device
         self.perms: dict[int, torch.Tensor] = {}
         # rows that share a key share their draws: draw once per distinct key
         unique, inverse = torch.unique(self.keys, dim=0, return_inverse=True)
         self.shared = (unique, inverse) if len(unique) < len(self.keys) else None
+        self.streams = unique if self.shared is not None else self.keys
+        self.gather = None if self.shared is None or len(unique) == 1 else inverse.to(device)
+        self.block: torch.Tensor | None = None
+        self.block_start = 0
 
     def gradient(self, t: int, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """The stochastic gradient of step t at the points x [B, D], given the exact one g [B, D]."""
@@ -161,10 +188,21 @@ class Perturbation:
                 (g,) = torch.autograd.grad(mb.sample_fn(p, idx.to(x.device)).sum(), p)
         if not self.noisy:
             return g
-        xi = self._draw(lambda keys: normals(keys, t, g.shape[1])).to(device=self.device, dtype=self.dtype)
+        xi = self._normals(t, g.shape[1])  # [U, D]: one row per distinct stream (U = 1: broadcast)
         if self.spec.kind == "multiplicative":
-            return g * (1.0 + self.sigma * xi)
-        return g + self.sigma * xi
+            return g * (1.0 + self.scale * xi)
+        # σ·ξ, then + g: two roundings whether σ is one number or a column (add's alpha would fuse
+        # them into one on CPUs with FMA, and a row would differ from the same run alone)
+        return g + self.scale * xi
+
+    def _normals(self, t: int, dim: int) -> torch.Tensor:
+        block = self.block
+        if block is None or not self.block_start <= t < self.block_start + block.shape[0]:
+            count = max(1, min(256, BLOCK_VALUES // max(1, len(self.streams) * dim)))
+            block = block_normals(self.streams, t, count, dim).to(device=self.device, dtype=self.dtype)
+            self.block, self.block_start = block, t
+        xi = block[t - self.block_start]
+        return xi if self.gather is None else xi[self.gather]
 
     def _draw(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         if self.shared is None:
