@@ -122,3 +122,19 @@ def test_run_summary_shows_the_noise(cli, tmp_path) -> None:  # type: ignore[no-
     del cfg["noise"]
     path.write_text(json.dumps(cfg))
     assert not any(row.startswith("noise") for row in cli("run", str(path)).stdout.splitlines())
+
+
+def test_seed_band_is_the_quantiles_of_seeded_runs() -> None:
+    """Runs.band: per step the 10/50/90% quantiles of f − f* over seeded copies, each copy the
+    same as the run alone with that seed."""
+    import numpy as np
+
+    cfg = _with(steps=60)
+    runs = gdplay.run(cfg)
+    fig = runs.band(seeds=8)
+    ax = fig.axes[0]
+    (median_line,) = [line for line in ax.get_lines() if "median" in str(line.get_label())]
+    alone = np.array([gdplay.run(cfg, seed=s)[0].history.values for s in range(8)])  # f* = 0
+    assert np.allclose(median_line.get_ydata(), np.quantile(alone, 0.5, axis=0), rtol=1e-12, atol=0)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.nanmax(band) == pytest.approx(np.quantile(alone, 0.9, axis=0).max(), rel=1e-12)

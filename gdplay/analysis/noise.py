@@ -350,3 +350,53 @@ def _floor_verdict(
         "noise's, not the method's. The floor shrinks with lr (∝ lr·σ² for small lr): decay the lr to go below it."
     )
     return inside, out
+
+
+@dataclass(frozen=True)
+class LossBand:
+    """f − f* (or f when f* is unknown) per step over seeded copies of a run: quantiles per step."""
+
+    name: str
+    steps: list[int]
+    low: list[float]  # the 10% quantile over the seeds, per step
+    median: list[float]
+    high: list[float]  # the 90% quantile
+    runs: int
+    label: str
+
+
+def loss_band(problem: Any, runs: int = 64) -> LossBand:
+    """Run `runs` seeded copies of the problem (seeds seed … seed + runs − 1) batched at once, with
+    history, and reduce their f − f* per step to the 10%, 50% and 90% quantiles (NumPy's)."""
+    import numpy as np
+    import torch
+
+    from gdplay.engine.execute import DTYPES, noise_spec
+    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.state import kept_state
+
+    cfg = problem.config
+    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
+    with kept_state():
+        spec = BatchSpec(
+            objective=problem.objective,
+            optimizer=problem.optimizer,
+            options=problem.options,
+            starts=torch.tensor([list(problem.start)] * runs, dtype=DTYPES[problem.dtype], device=problem.device),
+            lrs=torch.full((runs,), cfg.optimizer.lr, dtype=torch.float64),
+            steps=cfg.steps,
+            blowup=cfg.blowup,
+            record=True,
+            schedule=problem.schedule,
+            noise=noise_spec(
+                problem, torch.arange(cfg.seed, cfg.seed + runs), torch.full((runs,), sigma, dtype=torch.float64)
+            ),
+        )
+        trace = run_batch(spec)
+    values = trace.history_f.to(torch.float64).numpy()  # type: ignore[union-attr]  # [T, runs]
+    f_min = problem.objective.f_min
+    gap = values - f_min if f_min is not None else values
+    q = np.nanquantile(gap, [0.1, 0.5, 0.9], axis=1)
+    label = "f − f*" if f_min is not None else "f"
+    steps = list(range(values.shape[0]))
+    return LossBand(cfg.name, steps, q[0].tolist(), q[1].tolist(), q[2].tolist(), runs, label)
