@@ -1,7 +1,9 @@
 """The cost of noise: a 4,096-run sweep with noisy gradients over the same sweep with exact ones.
 
 Three contenders, the same 64 × 64 lr × momentum grid of `sgd` on the 2-D quadratic
-½(x − 1)² + 5(y + 1)² (float32, 500 steps, no history; the minimum away from 0, so that the exact runs do not end in subnormal numbers, which are slow), run side by side in one process, alternating,
+½(x − 1)² + 5(y + 1)² (float32, 500 steps, no history; the minimum away from 0, so that
+the exact runs do not end in subnormal numbers, which are slow), run side by side in one
+process, alternating,
 best of several repeats (so a busy machine slows all of them alike):
 
     exact      no noise                                                   (the reference)
