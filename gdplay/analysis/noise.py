@@ -284,7 +284,7 @@ def explain_floor(
     dtype = DTYPES[problem.dtype]
     with kept_state():
         starts = torch.tensor([list(problem.start)] * runs, dtype=dtype, device=problem.device)
-        seeds = torch.arange(cfg.seed, cfg.seed + runs, dtype=torch.int64)
+        seeds = torch.arange(runs, dtype=torch.int64)  # offsets: seeds seed … seed + runs − 1
         spec = BatchSpec(
             objective=problem.objective,
             optimizer=problem.optimizer,
@@ -388,9 +388,7 @@ def loss_band(problem: Any, runs: int = 64) -> LossBand:
             blowup=cfg.blowup,
             record=True,
             schedule=problem.schedule,
-            noise=noise_spec(
-                problem, torch.arange(cfg.seed, cfg.seed + runs), torch.full((runs,), sigma, dtype=torch.float64)
-            ),
+            noise=noise_spec(problem, torch.arange(runs), torch.full((runs,), sigma, dtype=torch.float64)),
         )
         trace = run_batch(spec)
     values = trace.history_f.to(torch.float64).numpy()  # type: ignore[union-attr]  # [T, runs]
