@@ -248,3 +248,16 @@ def test_lesson_09_floors_decay_and_batch_size(cli):
         measured[b] = float(((pts - theta) ** 2).sum(axis=1).mean())
         assert measured[b] == pytest.approx(predicted[b], rel=0.35)  # one run's time average (~160 independent)
     assert 2.5 < measured[5] / measured[20] < 6.5
+
+
+def test_lesson_09_minibatch_lr_times_curvature():
+    """The comment on the minibatch runs' lr: lr·λ of H = (2/n)·X̃ᵀX̃ lies between 0.087 and 0.11."""
+    import numpy as np
+
+    from gdplay.problems.data import generate
+
+    data = generate(200, 2, 0.5, 0)
+    xt = np.hstack([np.asarray(data.x), np.ones((200, 1))])
+    lam = np.linalg.eigvalsh(2 * xt.T @ xt / 200) * 0.05
+    assert round(lam.min(), 3) == 0.087 and round(lam.max(), 2) == 0.11
+    assert "lr·λ between 0.087 and 0.11" in (COPIES / "09_noise.yaml").read_text(encoding="utf-8")
