@@ -182,6 +182,14 @@ class Runs(_Many[RunResult]):
         objective = common_objective([j.planned for j in self.judged])
         return runs_figure(objective, self._items, size=size, dpi=dpi)
 
+    def band(self, index: int = 0, seeds: int = 64, size: tuple[int, int] | None = None, dpi: int = 100) -> Any:
+        """Run `index`'s config again over `seeds` seeds (seed … seed + seeds − 1, batched at once)
+        and draw its loss: the median per step and the 10%–90% band over the seeds (a Figure)."""
+        from gdplay.analysis.noise import loss_band
+        from gdplay.render.plot import band_figure
+
+        return band_figure(loss_band(self.judged[index].planned.problem, seeds), size=size, dpi=dpi)
+
     def _renderable(self) -> Any:
         from gdplay.render.views import runs_renderable
 

@@ -352,10 +352,12 @@ def keyword_matcher(expression: str) -> Callable[[str], bool]:
 
 def prepare(loaded: Any, allow_python: bool = False) -> Any:
     """The run planned for a check: built and its expect: block bound (a ConfigError otherwise).
-    The memory rule counts what a check keeps: no history."""
+    The memory rule counts what a check keeps: no history, unless a statistic over the last steps
+    (mean_of_last) needs it."""
     from gdplay.pipeline import plan
+    from gdplay.results.expect import needs_history
 
-    (planned,) = plan([loaded], allow_python=allow_python, record=False)
+    (planned,) = plan([loaded], allow_python=allow_python, record=needs_history(loaded.config.expect))
     return planned
 
 
@@ -368,12 +370,14 @@ def run_case(
     if loaded.config.expect is None:
         return Case(display, name, SKIPPED, "no expect: block", loaded.index, loaded=loaded)
     from gdplay.pipeline import run_one
+    from gdplay.results.expect import needs_history
 
     try:
         if planned is None:
             planned = prepare(loaded, allow_python)
         with deterministic(threads, planned.problem.device):
-            judged = run_one(planned, record=False)
+            # a statistic over the last steps (mean_of_last) needs the run's history
+            judged = run_one(planned, record=needs_history(planned.problem.config.expect))
     except DeviceUnavailableError as exc:
         return Case(display, name, SKIPPED, exc.message, loaded.index, loaded=loaded)
     except ConfigError as exc:

@@ -204,6 +204,15 @@ class ExpectConfig(_Strict):
         atol = getattr(self, f"{quantity}_atol", None)
         rtol = getattr(self, f"{quantity}_rtol", None)
         return (self.atol if atol is None else atol, self.rtol if rtol is None else rtol)
+    mean_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Judge argmin and min by their mean over the last N steps instead of the final step "
+        "(for noisy runs, which end anywhere in their noise floor).",
+        examples=[100],
+    )
+    median_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="As mean_of_last, with the median (per coordinate for argmin).", examples=[100]
+    )
 
     @field_validator("argmin", mode="before")
     @classmethod
@@ -320,6 +329,41 @@ class SweepConfig(RootModel[dict[str, SweepAxis]]):
     model_config = ConfigDict(frozen=True, strict=True)
 
 
+class NoiseConfig(_Strict):
+    """Gradient noise, added after autograd and before the update (see gdplay/engine/noise.py).
+
+    gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ); ξ ~ N(0, I), a fresh draw per step and run.
+    """
+
+    sigma: NonNegative = Field(description="Noise scale σ, >= 0 (0: the exact gradient).", examples=[0.5])
+    kind: Literal["gaussian", "multiplicative"] = Field(
+        "gaussian", description="gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ).", examples=["gaussian"]
+    )
+
+
+class GenerateConfig(_Strict):
+    """A synthetic data set: x ~ N(0, I_d), y = w·x + b + noise·ε with w = (1, −1, 1, ...), b = 0.5
+    (for logistic_regression y = 1 when that is > 0, else 0)."""
+
+    n: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="Number of samples.", examples=[200])
+    d: Annotated[int, Field(ge=1, le=10_000)] = Field(2, description="Number of features.", examples=[2])
+    noise: NonNegative = Field(0.1, description="Standard deviation of the target noise ε.", examples=[0.1])
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Seed of the generator.", examples=[0])
+
+
+class DataGenerate(_Strict):
+    """`data: {generate: {n, d, noise, seed}}`."""
+
+    generate: GenerateConfig = Field(description="Generate the data set.", examples=[{"n": 200, "d": 2}])
+
+
+# `data:` is a file name or {generate: ...}; the tags carry brackets so that error locations drop them.
+DataSource = Annotated[
+    Annotated[str, Tag("[file]")] | Annotated[DataGenerate, Tag("[generate]")],
+    Discriminator(lambda v: "[generate]" if isinstance(v, dict | DataGenerate) else "[file]"),
+]
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -358,6 +402,29 @@ class RunConfig(_Strict):
         None,
         description="Axes of a sweep (`gdplay sweep`), e.g. {lr: [0.1, 0.3]}.",
         examples=[{"lr": {"from": 0.01, "to": 0.4, "num": 8}, "momentum": [0.0, 0.5, 0.9]}],
+    )
+    noise: NoiseConfig | None = Field(
+        None,
+        description="Gradient noise added before every update, e.g. {sigma: 0.5} (see docs/noise.md).",
+        examples=[{"sigma": 0.5, "kind": "gaussian"}],
+    )
+    data: DataSource | None = Field(
+        None,
+        description="The data set of least_squares or logistic_regression: a CSV file (relative to the config) "
+        "or {generate: {n, d, noise, seed}}.",
+        examples=["points.csv", {"generate": {"n": 200, "d": 2, "noise": 0.1, "seed": 0}}],
+    )
+    features: list[str] | None = Field(
+        None, description="CSV columns used as features (default: every column but the target).", examples=[["x1"]]
+    )
+    target: str | None = Field(None, description="CSV column of the target (default: the last).", examples=["y"])
+    batch_size: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Samples per gradient (default: the whole data set, the exact gradient).", examples=[16]
+    )
+    sampling: Literal["shuffle", "replacement"] = Field(
+        "shuffle",
+        description="shuffle: epochs without replacement; replacement: each batch drawn independently.",
+        examples=["shuffle"],
     )
 
     @field_validator("device")
@@ -601,6 +668,7 @@ def _check_expect(run: LoadedRun) -> None:
             "expect",
             "argmin",
         )
+    _check_statistic(run)
     for key in ("argmin", "min"):
         if getattr(expect, key) == "known" and objective.name is None:
             raise run.error(
@@ -645,6 +713,26 @@ def _check_expect(run: LoadedRun) -> None:
             ):
                 want = f"a list of {len(start)} numbers" if isinstance(start, list) else "a number"
                 raise run.error(f"expected {want}, as in init, got {value!r}", "expect", "argmin", var)
+
+
+def _check_statistic(run: LoadedRun) -> None:
+    """mean_of_last / median_of_last: one of them, over argmin or min, at most steps + 1 records."""
+    expect = run.config.expect
+    if expect is None:
+        return
+    given = [k for k in ("mean_of_last", "median_of_last") if getattr(expect, k) is not None]
+    if len(given) > 1:
+        raise run.error("give mean_of_last or median_of_last, not both", "expect", given[1])
+    if not given:
+        return
+    key = given[0]
+    if expect.argmin is None and expect.min is None:
+        raise run.error(f"{key} averages argmin and min: give one of them", "expect", key)
+    n = getattr(expect, key)
+    if n > run.config.steps + 1:
+        raise run.error(
+            f"{key} = {n}, but a run of {run.config.steps} steps records {run.config.steps + 1} points", "expect", key
+        )
 
 
 def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:

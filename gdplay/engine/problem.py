@@ -32,6 +32,8 @@ class Problem:
     device: str
     dtype: str
     schedule: Schedule | None = None
+    stream: int = 0  # the run's index in its file: with seed, the key of its random streams
+    minibatch: Any = None  # engine.noise.Minibatch when batch_size < the data set's size
 
 
 def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = True) -> Problem:
@@ -58,6 +60,7 @@ def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = Tru
         f"a run of {cfg.steps} steps in dimension {objective.dim} ({kept})",
         run.locate("steps"),
     )
+    minibatch = _minibatch(run, objective, info)
     return Problem(
         name=cfg.name,
         config=cfg,
@@ -68,7 +71,35 @@ def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = Tru
         device=device,
         dtype=cfg.dtype,
         schedule=schedule,
+        stream=run.index or 0,
+        minibatch=minibatch,
     )
+
+
+def _minibatch(run: LoadedRun, objective: Objective, info: OptimizerInfo) -> Any:
+    """The checked minibatch setting (None: the exact gradient); noise and minibatches need an
+    optimizer that takes the gradient it is given."""
+    cfg = run.config
+    data = objective.facts.get("data")
+    stochastic = (cfg.noise is not None and cfg.noise.sigma > 0) or cfg.batch_size is not None
+    if stochastic and info.name == "lbfgs":
+        key = "noise" if cfg.noise is not None else "batch_size"
+        raise run.error("lbfgs evaluates its own gradients in a line search: it cannot take noisy ones", key)
+    if data is None:
+        for key in ("batch_size", "data", "features", "target"):
+            if getattr(cfg, key) is not None:
+                raise run.error(f"{key} applies to an objective on data (least_squares, logistic_regression)", key)
+        if "sampling" in run.raw:
+            raise run.error("sampling applies to an objective on data (least_squares, logistic_regression)", "sampling")
+        return None
+    n = data.n
+    if cfg.batch_size is None or cfg.batch_size == n:
+        return None
+    if cfg.batch_size > n:
+        raise run.error(f"batch_size {cfg.batch_size} is larger than the data set ({n} samples)", "batch_size")
+    from gdplay.engine.noise import Minibatch
+
+    return Minibatch(n=n, size=cfg.batch_size, sampling=cfg.sampling, sample_fn=data.sample_fn)
 
 
 def build_schedule(run: LoadedRun) -> Schedule | None:

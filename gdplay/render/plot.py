@@ -770,3 +770,25 @@ def _fractional_index(values: Sequence[float], x: float) -> float:
             t = (math.log(x) - math.log(a)) / (math.log(b) - math.log(a)) if a > 0 else (x - a) / (b - a)
             return k + t
     return len(values) - 0.5
+
+
+def band_figure(band: Any, size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> Any:
+    """The loss of seeded copies of a noisy run: the median per step and the band between the 10%
+    and 90% quantiles over the seeds (analysis/noise.py: loss_band), log scale; a Figure."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    w, h = size if size is not None else (8 * dpi, 4 * dpi)
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    color = _color(0)
+    ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.25, lw=0, label="10%–90% of the seeds")
+    ax.plot(band.steps, band.median, "-", color=color, lw=1.4, label=f"median of {band.runs} seeds")
+    if all(v > 0 for v in band.low if math.isfinite(v)):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(band.label)
+    ax.set_title(f"{band.name}: {band.label} over {band.runs} seeded runs", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig

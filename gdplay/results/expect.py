@@ -15,6 +15,7 @@ before a failure. NaN never passes. Nothing here prints or imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ class Outcome:
 def evaluate(expect: ExpectConfig, result: RunResult) -> Outcome:
     """Every check the expect block asks for, in a fixed order: status, steps, argmin, min."""
     checks: list[Check] = []
-    ended = _ending(result)
+    result, over = over_last(expect, result)  # mean_of_last / median_of_last: the statistic stands in
+    ended = "; ".join(note for note in (_ending(result), over) if note)
     if expect.status is not None:
         checks.append(
             Check("status", expect.status, result.status, None, None, result.status == expect.status, "=", ended)
@@ -136,6 +138,37 @@ def evaluate(expect: ExpectConfig, result: RunResult) -> Outcome:
         else:
             checks.append(_close("min", float(expect.min), result.final_value, expect, ended))
     return Outcome(tuple(checks))
+
+
+def needs_history(expect: ExpectConfig | None) -> bool:
+    """Whether judging needs the run's history (a statistic over its last steps)."""
+    return expect is not None and (expect.mean_of_last is not None or expect.median_of_last is not None)
+
+
+def over_last(expect: ExpectConfig, result: RunResult) -> tuple[RunResult, str]:
+    """The run with its final point and value replaced by their mean (or median, per coordinate)
+    over the last N recorded steps, and a note saying so; the run as it is without a statistic.
+
+    A noisy run does not end at x*: it ends somewhere in its noise floor, with a spread of about
+    √(E‖x − x*‖²). The mean of N steps has a spread about √(τ/N) times that (τ: the correlation
+    time of the iterates, about 1/(2·lr·λmin) steps for gradient descent), so atol can be set
+    from the floor (analysis/noise.py, `gdplay explain`)."""
+    import statistics
+
+    n = expect.mean_of_last if expect.mean_of_last is not None else expect.median_of_last
+    if n is None:
+        return result, ""
+    how = "mean" if expect.mean_of_last is not None else "median"
+    history = result.history
+    if history is None or not history.values:
+        return result, f"no history to take the {how} of the last {n} steps over"
+    points, values = history.points[-n:], history.values[-n:]
+    reduce = statistics.fmean if how == "mean" else statistics.median
+    point = [float(reduce(p[i] for p in points)) for i in range(len(points[0]))]
+    value = float(reduce(values))
+    first = history.steps[-len(values)]
+    note = f"{how} of the last {len(values)} steps ({first}–{history.steps[-1]})"
+    return dataclasses.replace(result, final_point=point, final_value=value), note
 
 
 def tolerance(expected: float, atol: float, rtol: float) -> float:
