@@ -377,14 +377,21 @@ def grad(
     run: str | None = None,
     sets: Sequence[str] = (),
     allow_python: bool = False,
+    h: float | None = None,
+    h_sweep: bool = False,
     **overrides: Any,
 ) -> Gradients:
     """The gradient at `at` (default: the config's start) by autograd and by central differences,
     in float64. `at`: a mapping {"x": 1.0, "w": [1, 2]} (arrays and tensors too), the flat point,
-    or the CLI's text "x=1,w[0]=2" (gdplay.analysis.at_point.resolve_point)."""
+    or the CLI's text "x=1,w[0]=2" (gdplay.analysis.at_point.resolve_point). `h` fixes the step of
+    the difference, (f(x + h) − f(x − h)) / (2·h) as the notebook writes it; `h_sweep` adds the
+    table of h = 1e-1 … 1e-12 in float64 and float32 (`.sweep`)."""
+    from functools import partial
+
     from gdplay.analysis.at_point import gradient_at
 
-    return Gradients(_at_point(gradient_at, config, at, sets, overrides, allow_python, run))
+    measure = partial(gradient_at, h=h, h_sweep=h_sweep)
+    return Gradients(_at_point(measure, config, at, sets, overrides, allow_python, run))
 
 
 class Hessians(_AtPoint):
