@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gdplay.problems.base import Objective
@@ -476,14 +477,14 @@ def gradient_kinks(objective: Objective, point: Sequence[float]) -> list[tuple[i
             name=f"df/dx{i}",
             formula="",
             layout=objective.layout,
-            fn=lambda t, i=i: _grad_component(objective, t, i),
+            fn=partial(_grad_component, objective, i=i),
             start=tuple(point),
         )
         found.extend((i, j) for j, k in enumerate(one_sided_slopes(component, point)) if k.found)
     return found
 
 
-def _grad_component(objective: Objective, t: Any, i: int) -> Any:
+def _grad_component(objective: Objective, t: Any, *, i: int) -> Any:
     """∂f/∂xᵢ by autograd at each row of t (a batch [B, D])."""
     import torch
 
