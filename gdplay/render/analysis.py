@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gdplay.analysis.derivatives import FD_TRUST, KINK_STEPS, RTOL, STEPS, GradientCheck, HessianReport, HSweep
-from gdplay.analysis.explain import AGREE, Explanation
+from gdplay.analysis.explain import Explanation
 from gdplay.problems.base import Layout, Objective
 from gdplay.render.report import fmt
 
@@ -275,10 +275,24 @@ def explain_renderable(objective: Objective, e: Explanation) -> RenderableType:
         )
     else:
         _row(facts, "measured rate", f"— ({m.reason})")
-    if p is not None and m.rate is not None and not p.degenerate:
-        gap = abs(m.rate - p.rate)
-        style = "green" if gap <= AGREE else "yellow"
-        _row(facts, "difference", Text(f"{gap:.2g} (agreement means ≤ {AGREE:g})", style=style))
+    compared = e.comparison()
+    if compared is not None:
+        style = "green" if compared["agree"] else "yellow"
+        _row(
+            facts,
+            "steps per decade",
+            f"predicted {fmt(compared['predicted_steps_per_decade'], 6)}, measured "
+            f"{fmt(compared['measured_steps_per_decade'], 6)}   (ln 10 / |ln r|: steps that shrink the error tenfold)",
+        )
+        _row(
+            facts,
+            "difference",
+            Text(
+                f"{compared['log_rate_error']:.2g} in log r, |ln m / ln p − 1| "
+                f"(agreement means ≤ {compared['tolerance']:g}: the step counts within {compared['tolerance']:.0%})",
+                style=style,
+            ),
+        )
     verdict = Text("verdict: ", style="bold")
     for i, sentence in enumerate(e.verdict):
         verdict.append(("" if i == 0 else "\n") + sentence, style="bold" if i == 0 else "")
