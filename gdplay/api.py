@@ -46,11 +46,14 @@ def _patches(sets: str | Sequence[str], overrides: Mapping[str, Any]) -> list[An
 
 
 def _sources(config: Any) -> list[Any]:
+    """The configs as a list; 'lesson:N' (or 'lesson:NAME') names a shipped lesson."""
+    from gdplay.teach.course import resolve_source
+
     if isinstance(config, list | tuple):
         if not config:
             raise UsageError("no config given")
-        return list(config)
-    return [config]
+        return [resolve_source(c) for c in config]
+    return [resolve_source(config)]
 
 
 def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Config:
@@ -60,7 +63,9 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
     """
     from gdplay.pipeline import load as load_source
 
-    return load_source(config, _patches(sets, overrides))
+    from gdplay.teach.course import resolve_source
+
+    return load_source(resolve_source(config), _patches(sets, overrides))
 
 
 def _plan(

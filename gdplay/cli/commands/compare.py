@@ -33,6 +33,7 @@ def compare(
     """
     from gdplay.analysis.compare import compare as compare_rows
     from gdplay.pipeline import common_objective, execute, exit_code, plan
+    from gdplay.teach.course import resolve_source
     from gdplay.render.compare import comparison_view
     from gdplay.render.plot import describe
     from gdplay.results.serialize import document
@@ -44,7 +45,7 @@ def compare(
         require_matplotlib()
         fmt = format_of(str(plot))
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python, bind=False)
+    planned = plan([resolve_source(config)], flags, allow_python, bind=False)
     objective = common_objective(planned)
     judged = execute(planned, judge=False)
     results = [j.result for j in judged]

@@ -47,6 +47,7 @@ def plot(
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
+    from gdplay.teach.course import resolve_source
     from gdplay.render.plot import format_of, parse_size, render, require_matplotlib
 
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
@@ -54,7 +55,7 @@ def plot(
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python, bind=False)
+    planned = plan([resolve_source(config)], flags, allow_python, bind=False)
     swept = next((item for item in planned if item.loaded.config.sweep is not None), None)
     if swept is not None:
         _plot_sweeps(swept, target, pixels, dpi, fmt, allow_python)
