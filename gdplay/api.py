@@ -62,7 +62,6 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
     Raises ConfigError naming the file, line and key for bad input, as the CLI does.
     """
     from gdplay.pipeline import load as load_source
-
     from gdplay.teach.course import resolve_source
 
     return load_source(resolve_source(config), _patches(sets, overrides))

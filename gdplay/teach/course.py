@@ -74,7 +74,8 @@ def find_lesson(spec: str) -> Lesson:
             return item
     names = [item.path.stem.split("_", 1)[1] for item in found]
     raise UsageError(
-        f"no lesson {spec!r}: give a number {found[0].number}–{found[-1].number} or a name; {did_you_mean(wanted, names)}"
+        f"no lesson {spec!r}: give a number {found[0].number}–{found[-1].number} or a name; "
+        + did_you_mean(wanted, names)
     )
 
 

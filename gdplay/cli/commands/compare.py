@@ -33,10 +33,10 @@ def compare(
     """
     from gdplay.analysis.compare import compare as compare_rows
     from gdplay.pipeline import common_objective, execute, exit_code, plan
-    from gdplay.teach.course import resolve_source
     from gdplay.render.compare import comparison_view
     from gdplay.render.plot import describe
     from gdplay.results.serialize import document
+    from gdplay.teach.course import resolve_source
 
     fmt = None
     if plot is not None:  # check the extra and the file type before any work

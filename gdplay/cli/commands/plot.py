@@ -47,8 +47,8 @@ def plot(
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
-    from gdplay.teach.course import resolve_source
     from gdplay.render.plot import format_of, parse_size, render, require_matplotlib
+    from gdplay.teach.course import resolve_source
 
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     target = output if output is not None else Path(config.stem + ".png")
