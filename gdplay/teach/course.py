@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gdplay.config.schema import SCHEMA_LINE, schema_line
 
@@ -52,6 +53,7 @@ def exported_text(lesson: Lesson, folder: Path) -> str:
 
 
 LESSON_PREFIX = "lesson:"
+_S = TypeVar("_S")
 
 
 def is_lesson_reference(source: object) -> bool:
@@ -79,7 +81,7 @@ def find_lesson(spec: str) -> Lesson:
     )
 
 
-def resolve_source(source: object) -> object:
+def resolve_source(source: _S) -> _S | Path:
     """A CONFIG argument with 'lesson:N' (or 'lesson:NAME') replaced by the shipped lesson's path;
     anything else unchanged. So lessons run from any folder after a plain install."""
     if is_lesson_reference(source):
