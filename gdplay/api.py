@@ -529,6 +529,7 @@ def check(
     import time
 
     from gdplay.ci.suite import INTERRUPTED, check_file, discover
+    from gdplay.teach.exercise import answers
 
     files = discover([paths] if isinstance(paths, str | Path) else list(paths))
     began = time.perf_counter()
@@ -536,7 +537,7 @@ def check(
     interrupted = False
     try:
         for path in files:
-            found = check_file(path, _patches(sets, overrides), allow_python)
+            found = check_file(path, _patches(sets, overrides), allow_python, answers=answers)
             if on_file is not None:
                 found = on_file(path, found)
             cases += found

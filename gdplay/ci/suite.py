@@ -98,8 +98,11 @@ def check_file(
     overrides: Sequence[str] = (),
     allow_python: bool = False,
     on_case: Callable[[Case], None] | None = None,
+    answers: Callable[[Path], dict[str, Any] | None] | None = None,
 ) -> list[Case]:
-    """Every run of one config file, as cases (one error case when the file does not load)."""
+    """Every run of one config file, as cases (one error case when the file does not load).
+    `answers(path)` may give {run name: expect block} that replace the file's own (an exercise
+    graded by hidden answers: gdplay.teach.exercise)."""
     from gdplay.config.model import load_config
 
     display = Path(path).as_posix()
@@ -110,8 +113,14 @@ def check_file(
         if on_case:
             on_case(case)
         return [case]
+    hidden = answers(Path(path)) if answers is not None else None
     cases = []
     for loaded in loaded_file.runs:
+        if hidden is not None:
+            import dataclasses
+
+            expect = hidden.get(loaded.config.name)
+            loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"expect": expect}))
         case = run_case(display, loaded, allow_python)
         cases.append(case)
         if on_case:
