@@ -60,3 +60,16 @@ def test_first_order_methods_evaluate_once_per_step(cli, write_config):
     path = write_config('objective: {expr: "x**2", init: {x: 1.0}}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 7\n')
     run = json.loads(cli("run", path, "--json").stdout)["runs"][0]
     assert run["evaluations"] == run["steps"] == 7 and run["stalled_at"] is None
+
+
+def test_the_plots_step_axis_names_the_evaluations(write_config):
+    pytest = __import__("pytest")
+    pytest.importorskip("matplotlib")
+    import gdplay
+    from gdplay.render.plot import step_axis_label
+
+    calls, _ = _oracle(20)
+    runs = list(gdplay.run(write_config(ROSENBROCK.format(extra=""))))
+    assert step_axis_label(runs) == f"step ({runs[0].name}: {calls} evaluations of f in 20 steps)"
+    sgd = list(gdplay.run(write_config(ROSENBROCK.format(extra="").replace("lbfgs", "sgd").replace("1.0}", "0.001}"))))
+    assert step_axis_label(sgd) == "step"
