@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 ROSENBROCK = """
@@ -63,7 +64,6 @@ def test_first_order_methods_evaluate_once_per_step(cli, write_config):
 
 
 def test_the_plots_step_axis_names_the_evaluations(write_config):
-    pytest = __import__("pytest")
     pytest.importorskip("matplotlib")
     import gdplay
     from gdplay.render.plot import step_axis_label
