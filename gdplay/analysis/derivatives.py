@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from gdplay.config.memory import check_fits, gradient_check_bytes, hessian_bytes
 from gdplay.problems.base import Objective
 
 # Step sizes tried by the central difference, largest first.
@@ -309,6 +310,9 @@ def check_gradient(objective: Objective, point: Sequence[float], h: float | None
     """
     import torch
 
+    d = len(point)
+    check_fits(gradient_check_bytes(d, len(STEPS)), f"the gradient check in dimension {d:,} (central differences)")
+
     labels = objective.layout.labels()
     auto = autograd_gradient(objective, point)
     steps = STEPS if h is None else (h, h / 10)
@@ -438,6 +442,7 @@ def spectrum(matrix: Sequence[Sequence[float]]) -> list[float]:
 
 def analyse_hessian(objective: Objective, point: Sequence[float]) -> HessianReport:
     """The Hessian at `point`, its eigenvalues, the kind of point and the condition number."""
+    check_fits(hessian_bytes(len(point)), f"a dense Hessian in dimension {len(point):,}")
     gradient, matrix = hessian_matrix(objective, point)
     flat = [v for row in matrix for v in row]
     asymmetry = max((abs(matrix[i][j] - matrix[j][i]) for i in range(len(matrix)) for j in range(i)), default=0.0)

@@ -43,6 +43,7 @@ from gdplay.analysis.theory import (
     steps_per_decade,
     window_rate,
 )
+from gdplay.config.memory import check_fits, hessian_bytes
 from gdplay.engine.runner import Progress
 from gdplay.pipeline import Planned, run_one
 from gdplay.problems.base import Objective
@@ -185,6 +186,8 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     measure, compare."""
     problem = planned.problem
     objective = problem.objective
+    d = objective.dim  # before any work: the Hessian at the minimum is D × D numbers
+    check_fits(hessian_bytes(d), f"explain in dimension {d:,} (a dense Hessian)", planned.loaded.locate("objective"))
     cfg = problem.config
     result = run_one(planned, progress=progress, judge=False).result
     minimum, elsewhere = _run_minimum(objective, list(problem.start), result)
