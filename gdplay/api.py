@@ -46,11 +46,14 @@ def _patches(sets: str | Sequence[str], overrides: Mapping[str, Any]) -> list[An
 
 
 def _sources(config: Any) -> list[Any]:
+    """The configs as a list; 'lesson:N' (or 'lesson:NAME') names a shipped lesson."""
+    from gdplay.teach.course import resolve_source
+
     if isinstance(config, list | tuple):
         if not config:
             raise UsageError("no config given")
-        return list(config)
-    return [config]
+        return [resolve_source(c) for c in config]
+    return [resolve_source(config)]
 
 
 def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Config:
@@ -59,8 +62,9 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
     Raises ConfigError naming the file, line and key for bad input, as the CLI does.
     """
     from gdplay.pipeline import load as load_source
+    from gdplay.teach.course import resolve_source
 
-    return load_source(config, _patches(sets, overrides))
+    return load_source(resolve_source(config), _patches(sets, overrides))
 
 
 def _plan(
@@ -387,14 +391,21 @@ def grad(
     run: str | None = None,
     sets: Sequence[str] = (),
     allow_python: bool = False,
+    h: float | None = None,
+    h_sweep: bool = False,
     **overrides: Any,
 ) -> Gradients:
     """The gradient at `at` (default: the config's start) by autograd and by central differences,
     in float64. `at`: a mapping {"x": 1.0, "w": [1, 2]} (arrays and tensors too), the flat point,
-    or the CLI's text "x=1,w[0]=2" (gdplay.analysis.at_point.resolve_point)."""
+    or the CLI's text "x=1,w[0]=2" (gdplay.analysis.at_point.resolve_point). `h` fixes the step of
+    the difference, (f(x + h) − f(x − h)) / (2·h) as the notebook writes it; `h_sweep` adds the
+    table of h = 1e-1 … 1e-12 in float64 and float32 (`.sweep`)."""
+    from functools import partial
+
     from gdplay.analysis.at_point import gradient_at
 
-    return Gradients(_at_point(gradient_at, config, at, sets, overrides, allow_python, run))
+    measure = partial(gradient_at, h=h, h_sweep=h_sweep)
+    return Gradients(_at_point(measure, config, at, sets, overrides, allow_python, run))
 
 
 class Hessians(_AtPoint):
@@ -542,6 +553,7 @@ def check(
     import time
 
     from gdplay.ci.suite import ERROR, FAILED, INTERRUPTED, check_files, find_configs
+    from gdplay.teach.exercise import answers
 
     not_configs: list[Path] = []
     found = find_configs([paths] if isinstance(paths, str | Path) else list(paths), exclude, not_configs)
@@ -551,7 +563,14 @@ def check(
     stopped = False
     try:
         for path, found_cases in check_files(
-            found, _patches(sets, overrides), allow_python, keyword=keyword, jobs=jobs, threads=threads, maxfail=maxfail
+            found,
+            _patches(sets, overrides),
+            allow_python,
+            keyword=keyword,
+            jobs=jobs,
+            threads=threads,
+            maxfail=maxfail,
+            answers=answers,
         ):
             if on_file is not None:
                 found_cases = on_file(path, found_cases)

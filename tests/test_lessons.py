@@ -28,6 +28,7 @@ TOPICS = [
     "learning rate",
     "ill-conditioning",
     "noise",
+    "minibatch",
 ]
 EXPECT_KEYS = {"argmin", "min", "atol", "rtol", "status", "max_steps", "mean_of_last"}
 
@@ -45,9 +46,10 @@ def test_header_asks_says_what_to_run_and_what_to_look_at(lesson):
     text = "\n".join(header)
     for part in ("# Question:", "# Run:", "# Look at:"):
         assert part in text, part
-    assert f"gdplay run configs/lessons/{lesson.path.name}" in text
+    reference = f"lesson:{int(lesson.number)}"  # works from any folder after a plain install
+    assert f"gdplay run {reference}" in text
     for command in re.findall(r"gdplay (?:run|grad|hessian|explain|plot|compare) (\S+)", text):
-        assert command == f"configs/lessons/{lesson.path.name}"  # every command names this lesson
+        assert command == reference  # every command names this lesson
 
 
 def test_the_copies_in_configs_are_the_shipped_lessons():
@@ -210,10 +212,10 @@ def test_lesson_08_momentum_buys_a_factor_on_an_ill_conditioned_valley(cli):
 def test_lesson_09_floors_decay_and_batch_size(cli):
     """The numbers the header states, from analysis/noise.py's closed forms, and the runs' own
     time averages: a lower lr lowers the floor, the decayed lr ends far below the constant one,
-    and 4× the batch gives about a 4× lower floor (Lyapunov, with the minibatch noise Σ₁/B)."""
+    (lesson 10 takes the minibatches)."""
     import numpy as np
 
-    from gdplay.analysis.noise import lyapunov_floor, minibatch_factor, predict_floor
+    from gdplay.analysis.noise import predict_floor
 
     text = (COPIES / "09_noise.yaml").read_text(encoding="utf-8")
     floor = predict_floor("sgd", 0.1, {}, [1.0, 10.0], 0.5)
@@ -229,7 +231,16 @@ def test_lesson_09_floors_decay_and_batch_size(cli):
     mean_gap = {n: np.mean([h["value"] for h in r["history"][-300:]]) for n, r in runs.items()}
     assert mean_gap["decayed lr (Robbins-Monro)"] < mean_gap["constant lr 0.1"] / 10
     assert mean_gap["constant lr 0.01"] < mean_gap["constant lr 0.1"] / 5
-    # batch 5 against 20: the floors of ‖θ − θ*‖², predicted and over the runs' last 800 steps
+
+
+def test_lesson_10_batch_size(cli):
+    """4× the batch gives about a 4× lower floor of ‖θ − θ*‖² (Lyapunov, with the minibatch noise
+    Σ₁/B), predicted and over the runs' last 800 steps."""
+    import numpy as np
+
+    from gdplay.analysis.noise import lyapunov_floor, minibatch_factor
+
+    runs = {r["name"]: r for r in _run_json(cli, COPIES / "10_minibatch.yaml")["runs"]}
     known = _lstsq_minimum({"n": 200, "d": 2, "noise": 0.5, "seed": 0})
     theta = np.array([known["w[0]"], known["w[1]"], known["b"]])
     from gdplay.problems.data import generate
@@ -250,7 +261,7 @@ def test_lesson_09_floors_decay_and_batch_size(cli):
     assert 2.5 < measured[5] / measured[20] < 6.5
 
 
-def test_lesson_09_minibatch_lr_times_curvature():
+def test_lesson_10_minibatch_lr_times_curvature():
     """The comment on the minibatch runs' lr: lr·λ of H = (2/n)·X̃ᵀX̃ lies between 0.087 and 0.11."""
     import numpy as np
 
@@ -260,4 +271,4 @@ def test_lesson_09_minibatch_lr_times_curvature():
     xt = np.hstack([np.asarray(data.x), np.ones((200, 1))])
     lam = np.linalg.eigvalsh(2 * xt.T @ xt / 200) * 0.05
     assert round(lam.min(), 3) == 0.087 and round(lam.max(), 2) == 0.11
-    assert "lr·λ between 0.087 and 0.11" in (COPIES / "09_noise.yaml").read_text(encoding="utf-8")
+    assert "lr·λ between 0.087 and 0.11" in (COPIES / "10_minibatch.yaml").read_text(encoding="utf-8")

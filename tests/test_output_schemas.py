@@ -169,7 +169,8 @@ def test_the_run_record_is_defined_once():
     assert users == {"run", "sweep", "check", "explain", "compare"}
     keys = output_schema.common()["$defs"]["run_record_keys"]
     assert keys["required"] == [
-        *("name", "status", "reason", "steps", "diverged_at", "final", "objective", "optimizer", "lr", "options"),
+        *("name", "status", "reason", "steps", "diverged_at", "evaluations", "stalled_at", "final", "objective"),
+        *("optimizer", "lr", "options"),
         *("wall_time_s", "provenance"),
     ]
     for command in COMMANDS:

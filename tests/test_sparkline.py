@@ -56,3 +56,12 @@ def test_run_summary_has_a_sparkline_unless_plain(cli):
     assert "f − min f 16.3 →" in loss_lines[0]  # f(2) = 15 minus f's lowest value −4/3, 16.33
     assert not any(line.startswith("loss ") for line in plain.stdout.splitlines())
     assert not any(block in plain.stdout for block in BLOCKS)
+
+
+def test_a_drop_to_the_floor_in_one_step_is_drawn(cli, write_config):
+    # f = x², lr = 1/f'' = 0.5: x₁ = 2 − 0.5·4 = 0 exactly, so the gaps are 4, 0, 0, …: hi == lo
+    assert sparkline([4.0, 0.0, 0.0, 0.0], f_min=0.0).chars == BLOCKS[-1] + BLOCKS[0] * 3
+    assert sparkline([3.0, 3.0, 3.0], f_min=0.0).chars == BLOCKS[0] * 3  # nothing changes: flat
+    path = write_config('objective: {expr: "x**2", init: {x: 2.0}}\noptimizer: {name: manual_sgd, lr: 0.5}\nsteps: 5\n')
+    (line,) = [row for row in cli("run", path).stdout.splitlines() if row.startswith("loss ")]
+    assert BLOCKS[-1] + BLOCKS[0] * 5 in line

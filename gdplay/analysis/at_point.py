@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdplay.analysis.derivatives import Float32Effect, GradientCheck, HessianReport
+from gdplay.analysis.derivatives import Float32Effect, GradientCheck, HessianReport, HSweep
 from gdplay.results.serialize import json_safe
 
 if TYPE_CHECKING:
@@ -131,10 +132,11 @@ class GradientAt:
     config_dtype: str
     note: str | None  # the float32 explanation, for a float32 config
     provenance: dict[str, Any]
+    sweep: HSweep | None = None  # `--h-sweep`: D(h) for h = 1e-1 … 1e-12, float64 and float32
 
     @property
     def failed(self) -> bool:
-        return self.check.verdict in ("disagree", "not finite")
+        return self.check.verdict in ("disagree", "not finite", "not differentiable")
 
     @property
     def gradient(self) -> dict[str, Any]:
@@ -166,6 +168,11 @@ class GradientAt:
                 "verdicts": per(check.verdicts),
                 "verdict": check.verdict,
                 "gradcheck": {"passed": check.gradcheck, "message": check.gradcheck_message},
+                "one_sided": {
+                    label: {"plus": p, "minus": m} for label, (p, m) in zip(check.labels, check.one_sided, strict=True)
+                },
+                "fixed_step": check.fixed_step,
+                "h_sweep": None if self.sweep is None else _sweep_dict(self.sweep),
                 "config_dtype": self.config_dtype,
                 "float32_note": self.note,
                 "provenance": self.provenance,
@@ -173,15 +180,42 @@ class GradientAt:
         )
 
 
-def gradient_at(run: LoadedRun, objective: Objective, at: Any = None) -> GradientAt:
-    from gdplay.analysis.derivatives import check_gradient, float32_effect
+def _sweep_dict(sweep: HSweep) -> dict[str, Any]:
+    return {
+        "third_derivative": dict(zip(sweep.labels, sweep.third, strict=True)),
+        "rows": [
+            {
+                "h": row.h,
+                "dtype": row.dtype,
+                "value": dict(zip(sweep.labels, row.value, strict=True)),
+                "error": dict(zip(sweep.labels, row.error, strict=True)),
+                "truncation": dict(zip(sweep.labels, row.truncation, strict=True)),
+                "rounding": dict(zip(sweep.labels, row.rounding, strict=True)),
+                "dominant": dict(zip(sweep.labels, row.dominant, strict=True)),
+            }
+            for row in sweep.rows
+        ],
+    }
 
+
+def gradient_at(
+    run: LoadedRun, objective: Objective, at: Any = None, h: float | None = None, h_sweep: bool = False
+) -> GradientAt:
+    """The gradient check at `at`; `h` fixes the central difference's step (computed as the notebook
+    writes it), `h_sweep` adds the table of D(h) for h = 1e-1 … 1e-12 in float64 and float32."""
+    from gdplay.analysis.derivatives import check_gradient, float32_effect
+    from gdplay.analysis.derivatives import h_sweep as sweep_of
+    from gdplay.errors import UsageError
+
+    if h is not None and not (math.isfinite(h) and h > 0):
+        raise UsageError(f"--h: the step must be a finite number > 0, got {h!r}")
     point = resolve_point(objective, at)
-    check = check_gradient(objective, point)
+    check = check_gradient(objective, point, h=h)
     note = None
     if run.config.dtype == "float32":
         note = float32_note(float32_effect(objective, point, check.autograd), check.value)
-    return GradientAt(run.config.name, objective, check, run.config.dtype, note, _provenance(run))
+    sweep = sweep_of(objective, point) if h_sweep else None
+    return GradientAt(run.config.name, objective, check, run.config.dtype, note, _provenance(run), sweep)
 
 
 @dataclass(frozen=True)
@@ -195,7 +229,7 @@ class HessianAt:
 
     @property
     def failed(self) -> bool:
-        return self.report.kind == "undefined"
+        return self.report.kind in ("undefined", "not differentiable")
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report
@@ -211,6 +245,7 @@ class HessianAt:
                 "kind": report.kind,
                 "condition_number": report.condition_number,
                 "zero_tolerance": report.zero_tolerance,
+                "kinks": report.kinks,
                 "provenance": self.provenance,
             }
         )

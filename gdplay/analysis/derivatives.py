@@ -11,6 +11,15 @@ the point of these numbers is to be right, and float32 keeps only about 7 digits
     what the point is        from the eigenvalues λ of (H + Hᵀ)/2: all > 0 minimum, all < 0
                              maximum, both signs saddle, otherwise degenerate (some λ ≈ 0)
     condition number         κ = max|λ| / min|λ|
+    a kink                   one-sided slopes D₊(h) = [f(x + h·eᵢ) − f(x)] / h and D₋(h) = [f(x) − f(x − h·eᵢ)] / h:
+                             for a smooth f, D₊ − D₋ = h·f'' + O(h²) shrinks with h; at a kink (|x| at 0)
+                             it tends to the jump of the slope, so it does not shrink from h = 1e-4 to 1e-6
+    the notebook's step      `--h H`: D(h) = (f(x + h) − f(x − h)) / (2·h) exactly as the notebook writes it,
+                             in float64 tensors (the same IEEE-754 double operations as its Python floats):
+                             at x = 1 on 3x² + 2x − 1 with h = 1e-6 that is 7.999999999785956
+    the h sweep              D(h) for h = 1e-1 … 1e-12 in float64 and float32, its error against autograd
+                             (float64), and which term dominates: truncation h²·|∂³f/∂xᵢ³|/6 or rounding
+                             ε·(|f(x + h)| + |f(x − h)|)/2h, ε the dtype's machine epsilon
 
 Nothing here prints; the commands `gdplay grad` and `gdplay hessian` show the results.
 """
@@ -19,7 +28,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from gdplay.config.memory import check_fits, gradient_check_bytes, hessian_bytes
@@ -27,6 +37,15 @@ from gdplay.problems.base import Objective
 
 # Step sizes tried by the central difference, largest first.
 STEPS: tuple[float, ...] = tuple(10.0**-k for k in range(2, 11))
+# The steps of `gdplay grad --h-sweep`, largest first.
+SWEEP_STEPS: tuple[float, ...] = tuple(10.0**-k for k in range(1, 13))
+# Kink test: the one-sided slopes' gap at KINK_STEPS[1] must stay above KINK_KEEP times the gap at
+# KINK_STEPS[0] (a smooth f shrinks it 100-fold), above KINK_RTOL·max(1, |slope|) and above KINK_TRUST
+# times its rounding bound ε·(|f(x + h)| + 2|f(x)| + |f(x − h)|)/h.
+KINK_STEPS: tuple[float, float] = (1e-4, 1e-6)
+KINK_KEEP = 0.5
+KINK_RTOL = 1e-6
+KINK_TRUST = 8.0
 # A coordinate agrees when |autograd − difference| ≤ max(RTOL·max(1, |∂f|), FD_TRUST·(the difference's own
 # error estimate)). RTOL is far above float64 rounding and far below any real mistake in a derivative.
 RTOL = 1e-6
@@ -52,14 +71,16 @@ class GradientCheck:
     abs_error: list[float]
     rel_error: list[float]
     tolerance: list[float]
-    verdicts: list[str]  # agree | disagree | inconclusive | not finite, per coordinate
+    verdicts: list[str]  # agree | disagree | inconclusive | not finite | not differentiable, per coordinate
     gradcheck: bool
     gradcheck_message: str
+    one_sided: list[tuple[float, float]]  # (D₊, D₋) at h = KINK_STEPS[1], per coordinate
+    fixed_step: bool = False  # True: the step was given (`--h`), D(h) computed as the notebook writes it
 
     @property
     def verdict(self) -> str:
         """The worst coordinate's verdict."""
-        for worst in ("not finite", "disagree", "inconclusive"):
+        for worst in ("not finite", "not differentiable", "disagree", "inconclusive"):
             if worst in self.verdicts:
                 return worst
         return "agree"
@@ -88,6 +109,41 @@ class HessianReport:
     condition_number: float  # max|λ| / min|λ|; inf when some λ counts as zero; nan when undefined
     zero_tolerance: float  # |λ| at or below this counts as zero
     asymmetry: float  # max |Hᵢⱼ − Hⱼᵢ| (0 up to rounding for a twice continuously differentiable f)
+    kinks: list[str] = field(default_factory=list)  # where f or ∇f has a kink: "f along x", "∂f/∂x along y"
+
+
+@dataclass(frozen=True)
+class Kink:
+    """One-sided slopes of a function along coordinate i at a point, and whether they disagree."""
+
+    plus: float  # D₊ at h = KINK_STEPS[1]
+    minus: float  # D₋ at h = KINK_STEPS[1]
+    found: bool
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One step h of the h sweep, in one dtype: per coordinate, D(h), |D(h) − ∂f| and the dominant term."""
+
+    h: float
+    dtype: str
+    value: list[float]
+    error: list[float]  # |D(h) − ∂f/∂xᵢ by autograd in float64|
+    truncation: list[float]  # h²·|∂³f/∂xᵢ³|/6
+    rounding: list[float]  # ε·(|f(x + h)| + |f(x − h)|)/2h
+    dominant: list[str]  # truncation | rounding
+
+
+@dataclass(frozen=True)
+class HSweep:
+    """Central differences at h = 1e-1 … 1e-12 in float64 and float32, against autograd."""
+
+    labels: list[str]
+    point: list[float]
+    value: float
+    autograd: list[float]
+    third: list[float]  # ∂³f/∂xᵢ³ by autograd, float64
+    rows: list[SweepRow]
 
 
 def _tensor(point: Sequence[float]) -> Any:
@@ -116,31 +172,136 @@ def autograd_gradient(objective: Objective, point: Sequence[float], dtype: str =
     return [float(v) for v in grad.reshape(-1)]
 
 
-def central_differences(objective: Objective, point: Sequence[float], dtype: str = "float64") -> tuple[Any, Any]:
-    """(D, R): D[s, i] = [f(x + hₛ·eᵢ) − f(x − hₛ·eᵢ)] / (2hₛ) for every step hₛ in STEPS, in one
+def central_differences(
+    objective: Objective,
+    point: Sequence[float],
+    dtype: str = "float64",
+    steps: Sequence[float] = STEPS,
+    as_written: bool = False,
+) -> tuple[Any, Any]:
+    """(D, R): D[s, i] = [f(x + hₛ·eᵢ) − f(x − hₛ·eᵢ)] / (2hₛ) for every step hₛ in `steps`, in one
     batched call, and R[s, i] = ε·(|f(x + hₛ·eᵢ)| + |f(x − hₛ·eᵢ)|) / (2hₛ), the rounding error it carries.
 
     The divisor is the distance the two points really are apart once rounded, (x + h) − (x − h),
-    not 2h: that removes the error of representing x ± h.
+    not 2h: that removes the error of representing x ± h. With `as_written` it is 2·h, as the
+    notebook writes it (and as `--h` and `--h-sweep` show it).
     """
     import torch
 
     dt = getattr(torch, dtype)
     x = _tensor(point).to(dt)
     d = x.numel()
-    steps = torch.tensor(STEPS, dtype=dt)  # [S]
+    h = torch.tensor(list(steps), dtype=dt)  # [S]
     eye = torch.eye(d, dtype=dt)
-    shift = steps[:, None, None] * eye[None]  # [S, D, D]: row i moves coordinate i by h
+    shift = h[:, None, None] * eye[None]  # [S, D, D]: row i moves coordinate i by h
     plus, minus = x + shift, x - shift
     with torch.no_grad():
-        values = objective(torch.cat([plus, minus]).reshape(-1, d)).reshape(2, len(STEPS), d)
-    apart = (plus - minus).diagonal(dim1=1, dim2=2)  # [S, D]
+        values = objective(torch.cat([plus, minus]).reshape(-1, d)).reshape(2, len(steps), d)
+    apart = (2 * h)[:, None].expand(len(steps), d) if as_written else (plus - minus).diagonal(dim1=1, dim2=2)
     rounding = torch.finfo(dt).eps * (values[0].abs() + values[1].abs()) / apart
     return (values[0] - values[1]) / apart, rounding
 
 
-def check_gradient(objective: Objective, point: Sequence[float]) -> GradientCheck:
-    """Autograd against central differences in float64; the step is chosen per coordinate.
+def one_sided_slopes(objective: Objective, point: Sequence[float]) -> list[Kink]:
+    """Per coordinate, D₊(h) and D₋(h) at h = KINK_STEPS, float64, and whether they show a kink.
+
+    Smooth f: D₊ − D₋ = h·f″(x) + O(h²), so from h = 1e-4 to 1e-6 the gap shrinks 100-fold (down to
+    rounding). At a kink it tends to the jump in the slope and stays. A non-finite value is no kink
+    (the derivative is "not finite" instead)."""
+    import torch
+
+    x = _tensor(point)
+    d = x.numel()
+    h = torch.tensor(KINK_STEPS, dtype=torch.float64)
+    shift = h[:, None, None] * torch.eye(d, dtype=torch.float64)[None]  # [2, D, D]
+    with torch.no_grad():
+        here = float(objective(x.unsqueeze(0)).reshape(()))
+        values = objective(torch.cat([x + shift, x - shift]).reshape(-1, d)).reshape(2, 2, d)
+    up, down = values[0], values[1]  # [2 steps, D]
+    plus = (up - here) / h[:, None]
+    minus = (here - down) / h[:, None]
+    gap = (plus - minus).abs()
+    bound = torch.finfo(torch.float64).eps * (up.abs() + 2 * abs(here) + down.abs()) / h[:, None]
+    kinks = []
+    for i in range(d):
+        p_i, m_i, g = float(plus[1, i]), float(minus[1, i]), float(gap[1, i])
+        finite = all(math.isfinite(v) for v in (here, float(up[0, i]), float(down[0, i]), p_i, m_i))
+        found = (
+            finite
+            and g > KINK_KEEP * float(gap[0, i])
+            and g > KINK_RTOL * max(1.0, abs(p_i), abs(m_i))
+            and g > KINK_TRUST * float(bound[1, i])
+        )
+        kinks.append(Kink(p_i, m_i, bool(found)))
+    return kinks
+
+
+def third_derivatives(objective: Objective, point: Sequence[float]) -> list[float]:
+    """∂³f/∂xᵢ³ by autograd (float64), one coordinate at a time; 0 where f″ does not depend on xᵢ."""
+    import torch
+
+    x = _tensor(point).unsqueeze(0).requires_grad_(True)
+    out: list[float] = []
+    total = objective(x).sum()
+    if not total.requires_grad:
+        return [0.0] * x.shape[1]
+    (g,) = torch.autograd.grad(total, x, create_graph=True, allow_unused=True, materialize_grads=True)
+    for i in range(x.shape[1]):
+        gi = g[0, i]
+        if not gi.requires_grad:
+            out.append(0.0)
+            continue
+        (h,) = torch.autograd.grad(gi, x, create_graph=True, allow_unused=True, materialize_grads=True)
+        hi = h[0, i]
+        if not hi.requires_grad:
+            out.append(0.0)
+            continue
+        (t,) = torch.autograd.grad(hi, x, allow_unused=True, materialize_grads=True)
+        out.append(float(t[0, i]))
+    return out
+
+
+def h_sweep(objective: Objective, point: Sequence[float]) -> HSweep:
+    """D(h) = (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for h in SWEEP_STEPS, in float64 and float32, each
+    against autograd in float64, with the term that dominates its error:
+
+        error(h) ≈ h²·|f‴|/6 (truncation, slope 2 on a log-log plot)
+                 + ε·(|f(x + h)| + |f(x − h)|)/2h (rounding, slope −1)
+    """
+    auto = autograd_gradient(objective, point)
+    third = third_derivatives(objective, point)
+    rows: list[SweepRow] = []
+    for dtype in ("float64", "float32"):
+        table, rounding = central_differences(objective, point, dtype=dtype, steps=SWEEP_STEPS, as_written=True)
+        for s, h in enumerate(SWEEP_STEPS):
+            value = [float(v) for v in table[s]]
+            trunc = [h * h * abs(t) / 6 for t in third]
+            rnd = [float(v) for v in rounding[s]]
+            rows.append(
+                SweepRow(
+                    h=h,
+                    dtype=dtype,
+                    value=value,
+                    error=[abs(v - a) for v, a in zip(value, auto, strict=True)],
+                    truncation=trunc,
+                    rounding=rnd,
+                    dominant=["truncation" if t > r else "rounding" for t, r in zip(trunc, rnd, strict=True)],
+                )
+            )
+    return HSweep(
+        labels=objective.layout.labels(),
+        point=[float(v) for v in point],
+        value=value_at(objective, point),
+        autograd=auto,
+        third=third,
+        rows=rows,
+    )
+
+
+def check_gradient(objective: Objective, point: Sequence[float], h: float | None = None) -> GradientCheck:
+    """Autograd against central differences in float64; the step is chosen per coordinate, or is `h`
+    (then D(h) is computed as the notebook writes it, divided by 2·h, and its error estimated from h/10).
+    A coordinate whose one-sided slopes disagree (a kink) is 'not differentiable', whatever the rest says.
 
     The error of D(h) is estimated as |D(h) − D(h/10)| + ε·|f|/h: where truncation dominates, the
     jump to the next smaller step is about the error of D(h); where rounding dominates, ε·|f|/h is.
@@ -154,24 +315,26 @@ def check_gradient(objective: Objective, point: Sequence[float]) -> GradientChec
 
     labels = objective.layout.labels()
     auto = autograd_gradient(objective, point)
-    table, rounding = central_differences(objective, point)  # [S, D] each
+    steps = STEPS if h is None else (h, h / 10)
+    table, rounding = central_differences(objective, point, steps=steps, as_written=h is not None)  # [S, D] each
     jumps = (table[:-1] - table[1:]).abs() + rounding[:-1]  # [S-1, D]
     jumps = torch.where(torch.isfinite(jumps), jumps, torch.full_like(jumps, math.inf))
     fd: list[float] = []
     step: list[float | None] = []
     fd_err: list[float] = []
     for i in range(len(labels)):
-        best = int(torch.argmin(jumps[:, i]))  # the first (largest step) among equals
+        best = 0 if h is not None else int(torch.argmin(jumps[:, i]))  # the first (largest step) among equals
         if math.isfinite(float(jumps[best, i])):
             fd.append(float(table[best, i]))
-            step.append(STEPS[best])
+            step.append(steps[best])
             fd_err.append(float(jumps[best, i]))
         else:
             fd.append(math.nan)
             step.append(None)
             fd_err.append(math.inf)
+    kinks = one_sided_slopes(objective, point)
     abs_err, rel_err, tol, verdicts = [], [], [], []
-    for a, f, e in zip(auto, fd, fd_err, strict=True):
+    for a, f, e, kink in zip(auto, fd, fd_err, kinks, strict=True):
         diff = abs(a - f)
         scale = max(abs(a), abs(f))
         abs_err.append(diff)
@@ -180,6 +343,8 @@ def check_gradient(objective: Objective, point: Sequence[float]) -> GradientChec
         tol.append(t)
         if not (math.isfinite(a) and math.isfinite(f)):
             verdicts.append("not finite")
+        elif kink.found:
+            verdicts.append("not differentiable")
         elif diff <= t and e > UNSTABLE * max(1.0, abs(a)):
             verdicts.append("inconclusive")
         elif diff <= t:
@@ -201,6 +366,8 @@ def check_gradient(objective: Objective, point: Sequence[float]) -> GradientChec
         verdicts=verdicts,
         gradcheck=passed,
         gradcheck_message=message,
+        one_sided=[(k.plus, k.minus) for k in kinks],
+        fixed_step=h is not None,
     )
 
 
@@ -289,6 +456,9 @@ def analyse_hessian(objective: Objective, point: Sequence[float]) -> HessianRepo
         kind = classify(eigenvalues, tolerance)
         smallest = min(abs(v) for v in eigenvalues)
         cond = largest / smallest if smallest > tolerance else math.inf
+    kinks = hessian_kinks(objective, point)
+    if kinks and kind != "undefined":
+        kind = "not differentiable"
     return HessianReport(
         labels=objective.layout.labels(),
         point=[float(v) for v in point],
@@ -300,4 +470,41 @@ def analyse_hessian(objective: Objective, point: Sequence[float]) -> HessianRepo
         condition_number=cond,
         zero_tolerance=tolerance,
         asymmetry=asymmetry,
+        kinks=kinks,
     )
+
+
+def gradient_kinks(objective: Objective, point: Sequence[float]) -> list[tuple[int, int]]:
+    """(i, j) where ∂f/∂xᵢ (by autograd) has a kink along xⱼ: the one-sided test applied to ∇f."""
+    found: list[tuple[int, int]] = []
+    for i in range(objective.layout.dim):
+        component = Objective(
+            name=f"df/dx{i}",
+            formula="",
+            layout=objective.layout,
+            fn=partial(_grad_component, objective, i=i),
+            start=tuple(point),
+        )
+        found.extend((i, j) for j, k in enumerate(one_sided_slopes(component, point)) if k.found)
+    return found
+
+
+def _grad_component(objective: Objective, t: Any, *, i: int) -> Any:
+    """∂f/∂xᵢ by autograd at each row of t (a batch [B, D])."""
+    import torch
+
+    with torch.enable_grad():
+        x = t.detach().clone().requires_grad_(True)
+        total = objective(x).sum()
+        if not total.requires_grad:
+            return torch.zeros(x.shape[0], dtype=x.dtype)
+        (g,) = torch.autograd.grad(total, x, allow_unused=True, materialize_grads=True)
+    return g[:, i].detach()
+
+
+def hessian_kinks(objective: Objective, point: Sequence[float]) -> list[str]:
+    """Where f or ∇f is not differentiable at `point`: 'f along x', '∂f/∂x along y', …"""
+    labels = objective.layout.labels()
+    out = [f"f along {labels[j]}" for j, k in enumerate(one_sided_slopes(objective, point)) if k.found]
+    out += [f"∂f/∂{labels[i]} along {labels[j]}" for i, j in gradient_kinks(objective, point)]
+    return out

@@ -6,7 +6,13 @@ step is exact on a quadratic). When the objective lists known global minimisers 
 lands on one of them, that exact point is used instead.
 
 The result is a local minimum: the one reached from the start by descent. A run with too large a
-learning rate may of course end somewhere else, or nowhere.
+learning rate may of course end somewhere else, or nowhere; where the minima form a valley (a line
+of them, as for (x1 + 5)·x2²), the run stops at the one its own path reaches, so `gdplay explain`
+searches again from the run's end point and measures against that one.
+
+At a kink (|x| at 0) the gradient never vanishes and the search stalls; a point where every
+coordinate's one-sided slopes bracket 0 (D₊ ≥ 0 ≥ D₋) is a minimum all the same, reported with
+`kink=True`: f has no Hessian there, and the convergence theory does not apply.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ class Minimum:
     value: float
     gradient_norm: float
     source: str  # how it was found, in words
+    kink: bool = False  # f is not differentiable at the point (its one-sided slopes bracket 0)
 
 
 def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
@@ -75,6 +82,9 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
             f"no minimum found from the start {list(start)}: the search ran off to infinity (f unbounded below?)"
         )
     if gnorm > tolerance:
+        kink = _kink_minimum(objective, point, tolerance)
+        if kink is not None:
+            return Minimum(kink, value_at(objective, kink), gnorm, source + ", stopped at a kink", kink=True)
         raise NoMinimumError(
             f"no minimum found from the start {list(start)}: the search stalled at {_short(point)} "
             f"with |∇f| = {gnorm:.3g}"
@@ -97,6 +107,21 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
     value = value_at(objective, point)
     gnorm = math.hypot(*autograd_gradient(objective, point))
     return Minimum(point, value, gnorm, source)
+
+
+def _kink_minimum(objective: Objective, point: list[float], tolerance: float) -> list[float] | None:
+    """The point (rounding dust set to 0) when it is a minimum at a kink: some coordinate has a
+    kink, and along every coordinate the one-sided slopes bracket 0 (D₊ ≥ −tol, D₋ ≤ tol)."""
+    from gdplay.analysis.derivatives import one_sided_slopes
+
+    scale = max(1.0, max((abs(v) for v in point), default=0.0))
+    point = [0.0 if abs(v) < 1e-12 * scale else v for v in point]
+    slopes = one_sided_slopes(objective, point)
+    if not any(k.found for k in slopes):
+        return None
+    if all(k.plus >= -tolerance and k.minus <= tolerance for k in slopes):
+        return point
+    return None
 
 
 def _check_descent_directions(

@@ -204,10 +204,12 @@ def check_file(
     name: str | None = None,
     threads: int | None = None,
     match: Callable[[str], bool] | None = None,
+    answers: Callable[[Path], dict[str, Any] | None] | None = None,
 ) -> list[Case]:
     """Every run of one config file, as cases (one error case when the file does not load).
     `name` is the file's name in the cases (default: the path as given); `match` keeps the runs
-    whose id (`name::run`) it accepts."""
+    whose id (`name::run`) it accepts; `answers(path)` may give {run name: expect block} that
+    replace the file's own (an exercise graded by hidden answers: gdplay.teach.exercise)."""
     from gdplay.config.model import load_config
 
     display = name or Path(path).as_posix()
@@ -218,10 +220,16 @@ def check_file(
         if on_case:
             on_case(case)
         return [case]
+    hidden = answers(Path(path)) if answers is not None else None
     cases: list[Case] = []
     for loaded in loaded_file.runs:
         if match is not None and not match(f"{display}::{loaded.config.name}"):
             continue
+        if hidden is not None:
+            import dataclasses
+
+            expect = hidden.get(loaded.config.name)
+            loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"expect": expect}))
         case = run_case(display, loaded, allow_python, threads=threads)
         cases.append(case)
         if on_case:
@@ -243,6 +251,7 @@ def check_files(
     jobs: int = 1,
     threads: int | None = None,
     maxfail: int | None = None,
+    answers: Callable[[Path], dict[str, Any] | None] | None = None,
 ) -> Iterator[tuple[Path, list[Case]]]:
     """(path, cases) for each found file, in order. With `jobs` > 1 the files are checked in that
     many worker processes (each runs its files on `threads` threads, so the numbers are the same
@@ -257,7 +266,7 @@ def check_files(
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [
-                pool.submit(_check_one, path, name, tuple(overrides), allow_python, keyword, threads)
+                pool.submit(_check_one, path, name, tuple(overrides), allow_python, keyword, threads, answers)
                 for path, name in found
             ]
             try:
@@ -282,7 +291,9 @@ def check_files(
                 raise _Stop
 
         try:
-            check_file(path, overrides, allow_python, name=name, threads=threads, match=match, on_case=seen)
+            check_file(
+                path, overrides, allow_python, name=name, threads=threads, match=match, on_case=seen, answers=answers
+            )
         except _Stop:
             yield path, done
             return
@@ -290,12 +301,18 @@ def check_files(
 
 
 def _check_one(
-    path: Path, name: str, overrides: tuple[Any, ...], allow_python: bool, keyword: str | None, threads: int | None
+    path: Path,
+    name: str,
+    overrides: tuple[Any, ...],
+    allow_python: bool,
+    keyword: str | None,
+    threads: int | None,
+    answers: Callable[[Path], dict[str, Any] | None] | None = None,
 ) -> list[Case]:
     """One file in a worker process: its cases, without the loaded configs (rebuilt by the parent
     when it needs them: --update)."""
     match = keyword_matcher(keyword) if keyword else None
-    return check_file(path, overrides, allow_python, name=name, threads=threads, match=match)
+    return check_file(path, overrides, allow_python, name=name, threads=threads, match=match, answers=answers)
 
 
 def keyword_matcher(expression: str) -> Callable[[str], bool]:

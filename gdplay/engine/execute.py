@@ -99,6 +99,17 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResul
     final_value = float(trace.final_f[row])
     grad_norm = float(trace.final_g[row])
     reason = reason_for(status_code, int(trace.cause[row]), stop, cfg.steps, cfg.tol, grad_norm)
+    evaluations, stalled_at = stop, None
+    if trace.evaluations is not None and trace.stalled_at is not None:
+        if int(trace.evaluations[row]) >= 0:
+            evaluations = int(trace.evaluations[row])
+        if 0 <= int(trace.stalled_at[row]) <= stop and status_code != CONVERGED:
+            stalled_at = int(trace.stalled_at[row])
+            reason += (
+                f"; STALLED from step {stalled_at}: each L-BFGS step since left x unchanged with |∇f| = "
+                f"{grad_norm:.3g} (its inner loop stops once f or x changes by less than tolerance_change, "
+                "1e-9 by default; lower it in optimizer options)"
+            )
     return RunResult(
         name=problem.name,
         status=status,
@@ -125,6 +136,8 @@ def result_from_trace(problem: Problem, trace: BatchTrace, row: int) -> RunResul
         python_version=platform.python_version(),
         threads=trace.threads,
         deterministic=torch.are_deterministic_algorithms_enabled(),
+        evaluations=evaluations,
+        stalled_at=stalled_at,
     )
 
 

@@ -123,6 +123,11 @@ class BatchTrace:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
     lrs: torch.Tensor | None = None  # [B] float64: each run's configured lr
+    # per row: evaluations of f and ∇f the optimizer asked for (-1: one per update, the usual case)
+    # and the first step an L-BFGS step left x unchanged with its gradient still above tolerance_grad
+    # (-1: never); see _SequentialPart
+    evaluations: torch.Tensor | None = None  # [B] int
+    stalled_at: torch.Tensor | None = None  # [B] int
     plans: list[LrPlan] = field(default_factory=lambda: [LrPlan()])
     plan_of_row: torch.Tensor | None = None  # [B] index into plans
 
@@ -200,7 +205,9 @@ def _run_batch(
             break
         part = _SequentialPart(spec, settings[int(which[row])], row)
         used.append(part)
-        pieces.append((part.rows, _run_parts(spec, [part], tick, flat=True)))
+        piece = _run_parts(spec, [part], tick, flat=True)
+        piece.evaluations, piece.stalled_at = part.counts()
+        pieces.append((part.rows, piece))
         done[0] += 1
     trace = _merge(pieces, spec, batch)
     trace.notes = notes
@@ -418,7 +425,11 @@ class _SequentialPart(_Part):
         self._sequence = plan.sequence
         fn, dim = spec.objective.fn, leaf.shape[0]
 
+        self.evaluations = 0  # closure calls: L-BFGS evaluates f and ∇f several times per step
+        self.stalled_at = -1
+
         def closure() -> torch.Tensor:
+            self.evaluations += 1
             leaf.grad = None
             total = fn(leaf.view(1, dim)).sum()
             total.backward()
@@ -430,9 +441,22 @@ class _SequentialPart(_Part):
         if self._sequence is not None:
             self.group["lr"] = self._sequence[t]
         if self._closure is not None:
+            before = self.leaves[0].detach().clone()
             self.optimizer.step(self._closure)
+            # A step that leaves x exactly where it was, with the gradient still above L-BFGS's own
+            # tolerance_grad, ended its inner loop on tolerance_change (|Δf| or |Δx| < 1e-9 by
+            # default): every later step does the same. That is a stall, not convergence.
+            if self.stalled_at < 0 and torch.equal(before, self.leaves[0].detach()):
+                grad = self.leaves[0].grad
+                if grad is not None and float(grad.abs().max()) > float(self.group["tolerance_grad"]):
+                    self.stalled_at = t + 1
         else:
             self.optimizer.step()
+
+    def counts(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """([evaluations], [stalled_at]) for this one row (-1: one evaluation per update; never)."""
+        evals = self.evaluations if self._closure is not None else -1
+        return torch.tensor([evals]), torch.tensor([self.stalled_at])
 
 
 # ---- the lockstep loop ----------------------------------------------------------------------
@@ -701,7 +725,11 @@ def _merge(pieces: list[tuple[torch.Tensor, BatchTrace]], spec: BatchSpec, batch
     hx = torch.full((length, batch, dim), float("nan"), dtype=dtype) if keep else None
     hf = torch.full((length, batch), float("nan"), dtype=dtype) if keep else None
     hg = torch.full((length, batch), float("nan"), dtype=dtype) if keep else None
+    evaluations = torch.full((batch,), -1, dtype=torch.int64)
+    stalled_at = torch.full((batch,), -1, dtype=torch.int64)
     for idx, tr in pieces:
+        if tr.evaluations is not None and tr.stalled_at is not None:
+            evaluations[idx], stalled_at[idx] = tr.evaluations, tr.stalled_at
         status[idx], cause[idx], stop[idx] = tr.status, tr.cause, tr.stop
         fx[idx], ff[idx], fg[idx] = tr.final_x, tr.final_f, tr.final_g
         if hx is not None and hf is not None and hg is not None:
@@ -721,6 +749,8 @@ def _merge(pieces: list[tuple[torch.Tensor, BatchTrace]], spec: BatchSpec, batch
         history_g=hg,
         wall_time_s=sum(tr.wall_time_s for _, tr in pieces),
         interrupted=any(tr.interrupted for _, tr in pieces),
+        evaluations=evaluations,
+        stalled_at=stalled_at,
     )
 
 

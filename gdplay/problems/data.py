@@ -27,7 +27,7 @@ import csv
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,8 @@ class DataFacts:
 
     dataset: Dataset
     kind: str
-    sample_fn: Any  # (points [B, D], indices [B, k]) -> values [B]
+    # (points [B, D], indices [B, k]) -> values [B]; a closure, so not part of what makes two the same
+    sample_fn: Any = field(repr=False, compare=False)
     minimizer: tuple[float, ...] | None
     f_min: float | None
     hessian: tuple[tuple[float, ...], ...] | None  # at the minimiser (constant for least squares)

@@ -16,7 +16,9 @@ bound to its variables, before anything runs).
 from __future__ import annotations
 
 import ast
+import difflib
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -142,6 +144,45 @@ def _names(node: Expr) -> set[str]:
 # ---- parsing ---------------------------------------------------------------------------
 
 
+# Names from other notations, with what this whitelist calls them.
+ALIASES: dict[str, str] = {"ln": "log", "arctan": "atan", "power": "a ** b", "pow": "a ** b", "fabs": "abs"}
+# A number written against a name or a bracket, as in 3x or 2(x + 1): mathematicians' implicit product.
+_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\d.]|[eE][+-]?\d)(?=[A-Za-z_(])")
+
+
+def _implicit_product(text: str) -> str | None:
+    """'3*x' for a formula with 3x in it (not 1e-3, whose e is the exponent), else None."""
+    for match in _IMPLICIT.finditer(text):
+        number, rest = match.group(1), text[match.end() :]
+        name = re.match(r"[A-Za-z_]\w*|\(", rest)
+        if name is None:
+            continue
+        return f"{number}*{name.group(0)}" + ("…)" if name.group(0) == "(" else "")
+    return None
+
+
+def _as_power(text: str, node: ast.BinOp) -> str:
+    """The source of `a ^ b` with its `^` written as `**` (brackets kept: `(x + 1)^3` → `(x + 1)**3`)."""
+    start, end = node.col_offset, node.end_col_offset or len(text)
+    between = node.left.end_col_offset or start, node.right.col_offset
+    gap = text[between[0] : between[1]].replace("^", "**", 1)
+    return text[start : between[0]] + gap + text[between[1] : end]
+
+
+def _unknown_function(name: str) -> str:
+    """ "unknown function 'ln'; did you mean 'log'?" with every close match from the whitelist."""
+    allowed = sorted(set(FUNCTIONS) | REDUCTIONS)
+    if name in ALIASES:
+        target = ALIASES[name]
+        hint = f"did you mean '{target}'?" if target in allowed else f"write it as '{target}';"
+        return f"unknown function {name!r}; {hint} valid: {', '.join(allowed)}"
+    close = difflib.get_close_matches(name.lower(), allowed, n=4, cutoff=0.5)
+    if close:
+        options = " or ".join(f"'{c}'" for c in close)
+        return f"unknown function {name!r}; did you mean {options}? valid: {', '.join(allowed)}"
+    return f"unknown function {name!r}; valid: {', '.join(allowed)}"
+
+
 def parse(text: Any) -> Formula:
     """Parse formula text into a Formula, or raise FormulaError pointing at the column."""
     if not isinstance(text, str):
@@ -164,6 +205,11 @@ def parse(text: Any) -> Formula:
         module = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         column = exc.offset if exc.offset else None
+        product = _implicit_product(text)
+        if product is not None:
+            raise FormulaError(
+                f"a number next to a name is not a product here; did you mean '{product}'?", text, column
+            ) from None
         raise FormulaError(f"syntax error: {exc.msg}", text, column) from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise FormulaError(f"cannot parse: {exc}", text) from None
@@ -209,18 +255,25 @@ def _build(node: ast.AST, text: str, offset: int, counter: list[int], depth: int
         raise FormulaError(f"operator {type(node.op).__name__} is not allowed", text, col)
     if isinstance(node, ast.BinOp):
         op = _BINOPS.get(type(node.op))
+        if isinstance(node.op, ast.BitXor):
+            raise FormulaError(f"'^' is not a power here; did you mean '{_as_power(text.strip(), node)}'?", text, col)
         if op is None:
             raise FormulaError(f"operator {type(node.op).__name__} is not allowed (use + - * / **)", text, col)
         left = _build(node.left, text, offset, counter, depth + 1)
         right = _build(node.right, text, offset, counter, depth + 1)
         return BinOp(op, left, right, col)
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Constant) and isinstance(node.func.value, int | float):
+            inner = ast.get_source_segment(text.strip(), node.args[0]) if len(node.args) == 1 else "…"
+            number = ast.get_source_segment(text.strip(), node.func)
+            raise FormulaError(
+                f"a number before a bracket is not a product here; did you mean '{number}*({inner})'?", text, col
+            )
         if not isinstance(node.func, ast.Name):
             raise FormulaError("only named functions may be called", text, col)
         name = node.func.id
         if name not in FUNCTIONS and name not in REDUCTIONS:
-            allowed = sorted(set(FUNCTIONS) | REDUCTIONS)
-            raise FormulaError(f"unknown function {name!r}; {did_you_mean(name, allowed)}", text, col)
+            raise FormulaError(_unknown_function(name), text, col)
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise FormulaError(f"{name}() takes exactly one argument", text, col)
         return Call(name, _build(node.args[0], text, offset, counter, depth + 1), col)

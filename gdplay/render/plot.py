@@ -522,11 +522,22 @@ def _draw_loss(ax, results, styles, star):  # type: ignore[no-untyped-def]
             title += f"\n(linear below {min(positive):.2g}, to show 0)"
         else:
             ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel(step_axis_label(results))
     ax.set_ylabel(label)
     ax.set_title(title, fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
     return handles
+
+
+def step_axis_label(results: Sequence[Any]) -> str:
+    """'step', with the evaluations of f of each run that makes several per step (L-BFGS): a step of
+    theirs costs more than a step of gradient descent, and the axis says how much."""
+    several = [
+        f"{r.name}: {r.evaluations} evaluations of f in {r.steps} steps"
+        for r in results
+        if getattr(r, "evaluations", None) is not None and r.evaluations != r.steps
+    ]
+    return "step" + (f" ({'; '.join(several)})" if several else "")
 
 
 def _ends(ax, result, px, py, color, frame=None):  # type: ignore[no-untyped-def]

@@ -9,7 +9,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -91,7 +92,10 @@ def summary(result: RunResult, chart: bool = True) -> Table:
         table.add_row("distance to min", fmt(result.distance, 4))
     if result.gap is not None:
         table.add_row("f − f*", fmt(result.gap, 4))
-    table.add_row("steps", str(result.steps))
+    steps = str(result.steps)
+    if result.evaluations is not None and result.evaluations != result.steps:
+        steps += f"  ({result.evaluations} evaluations of f and ∇f: {result.optimizer} evaluates several per step)"
+    table.add_row("steps", steps)
     if chart and result.history is not None:
         table.add_row("loss", loss_chart(result.history.values, result.f_min))
     options = ", ".join(f"{k}={v}" for k, v in result.options.items())
@@ -129,36 +133,72 @@ def run_report(result: RunResult, every: int | None = None, chart: bool = True) 
     return Group(convergence_table(result, every), summary(result, chart), Text(""))
 
 
-def comparison(results: Sequence[RunResult]) -> Table:
+# Columns the summary drops, in this order, when the terminal is too narrow for all of them
+# (a table whose numbers are cut, as in "0…", says nothing); the note under it names them.
+DROP_ORDER: tuple[str, ...] = ("time", "dist to min", "optimizer", "|∇f|", "f − f*", "status")
+
+
+def comparison(results: Sequence[RunResult]) -> RenderableType:
     """One row per run: the end of each, side by side (with f − f* and the distance to the
-    nearest known minimiser when some run's objective knows its minima)."""
-    table = Table(title="summary", title_justify="left")
+    nearest known minimiser when some run's objective knows its minima). It fits the console's
+    width: numbers never wrap or get cut; the final point wraps between coordinates, run names
+    between words, and when that is not enough whole columns go, in DROP_ORDER, named below."""
+    return _Comparison(list(results))
+
+
+class _Comparison:
+    def __init__(self, results: list[RunResult]):
+        self.results = results
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        dropped: list[str] = []
+        table = _comparison_table(self.results, dropped)
+        unbounded = options.update(max_width=1_000_000)  # Measurement.get clamps to the width it is given
+        for name in DROP_ORDER:
+            if Measurement.get(console, unbounded, table).minimum <= options.max_width:
+                break
+            if name in _columns(self.results):
+                dropped.append(name)
+                table = _comparison_table(self.results, dropped)
+        yield table
+        if dropped:
+            yield Text(
+                f"(not shown, to fit {options.max_width} columns: {', '.join(dropped)}; a wider terminal or "
+                "--json shows every column)",
+                style="dim",
+            )
+
+
+def _columns(results: Sequence[RunResult]) -> list[str]:
     known = any(r.gap is not None or r.distance is not None for r in results)
-    for name, justify in [
-        ("run", "left"),
-        ("optimizer", "left"),
-        ("lr", "right"),
-        ("status", "left"),
-        ("steps", "right"),
-        ("final point", "left"),
-        ("f(x)", "right"),
-        ("|∇f|", "right"),
-        *([("f − f*", "right"), ("dist to min", "right")] if known else []),
-        ("time", "right"),
-    ]:
-        table.add_column(name, justify=justify, no_wrap=name != "final point")  # type: ignore[arg-type]
+    names = ["run", "optimizer", "lr", "status", "steps", "final point", "f(x)", "|∇f|"]
+    return names + (["f − f*", "dist to min"] if known else []) + ["time"]
+
+
+def _comparison_table(results: Sequence[RunResult], dropped: Sequence[str]) -> Table:
+    table = Table(title="summary", title_justify="left")
+    shown = [name for name in _columns(results) if name not in dropped]
+    for name in shown:
+        justify = "left" if name in ("run", "optimizer", "status", "final point") else "right"
+        wraps = name in ("run", "final point")
+        # fold, never "…": below the narrowest width a column keeps every digit, on two lines
+        table.add_column(name, justify=justify, no_wrap=not wraps, overflow="fold")  # type: ignore[arg-type]
     for r in results:
-        facts = [fmt(r.gap, 4), fmt(r.distance, 4)] if known else []
-        table.add_row(
-            r.name,
-            r.optimizer,
-            fmt(r.lr, 4),
-            status_text(r),
-            str(r.steps),
-            fmt_point(r, r.final_point),
-            fmt(r.final_value),
-            fmt(r.final_grad_norm, 3),
-            *facts,
-            f"{r.wall_time_s:.3f} s",
-        )
+        steps = str(r.steps)
+        if r.evaluations is not None and r.evaluations != r.steps:
+            steps += f" ({r.evaluations} evals)"
+        cells: dict[str, str | Text] = {
+            "run": Text(r.name),
+            "optimizer": r.optimizer,
+            "lr": fmt(r.lr, 4),
+            "status": status_text(r),
+            "steps": steps,
+            "final point": fmt_point(r, r.final_point),
+            "f(x)": fmt(r.final_value),
+            "|∇f|": fmt(r.final_grad_norm, 3),
+            "f − f*": fmt(r.gap, 4),
+            "dist to min": fmt(r.distance, 4),
+            "time": f"{r.wall_time_s:.3f} s",
+        }
+        table.add_row(*[cells[name] for name in shown])
     return table

@@ -9,7 +9,9 @@ full). The height is log10 of the gap to a floor,
 
 scaled linearly from the lowest gap (▁) to the highest (█). A gap of exactly 0 (the
 run sits on the floor) is drawn at the bottom; a value that is not finite (the run
-diverged there) is drawn as ×. Nothing is clipped.
+diverged there) is drawn as ×. Nothing is clipped. When every positive gap is the same
+(a run that reaches its floor in one step: hi = lo), those gaps are drawn at the top
+above the zeros, so the drop shows; a constant positive gap is a flat line.
 """
 
 from __future__ import annotations
@@ -58,12 +60,15 @@ def sparkline(values: Sequence[float], f_min: float | None = None, width: int = 
     shown = [gaps[i] for i in picked]
     logs = [math.log10(g) for g in shown if math.isfinite(g) and g > 0]
     lo, hi = (min(logs), max(logs)) if logs else (0.0, 0.0)
+    floored = any(math.isfinite(g) and g <= 0 for g in shown)
     chars = []
     for g in shown:
         if not math.isfinite(g):
             chars.append(NOT_FINITE)
-        elif g <= 0 or hi == lo:
+        elif g <= 0:
             chars.append(BLOCKS[0])
+        elif hi == lo:  # one positive level: above a floor of zeros it is the top (the drop); alone, flat
+            chars.append(BLOCKS[-1] if floored else BLOCKS[0])
         else:
             level = round((math.log10(g) - lo) / (hi - lo) * (len(BLOCKS) - 1))
             chars.append(BLOCKS[level])

@@ -127,7 +127,7 @@ def legend(result: SweepResult, table: GridTable) -> Text:
         extra = any(o.get("weight_decay") or o.get("dampening") for o in result.options)
         rule = "lr·(λmax + weight decay)·(1 − dampening)" if extra else "lr·λmax"
         lines.append(
-            f"{UNSTABLE} predicted unstable: {rule} ≥ 2 + 2μ, with λmax = {c.lam_max:.6g} "
+            f"{UNSTABLE} predicted unstable: {' ; '.join(_rules(result, rule))}, with λmax = {c.lam_max:.6g} "
             f"(λmin = {c.lam_min:.6g}; this quadratic's Hessian, exact)"
         )
     elif any(n in ("sgd", "manual_sgd") for n in result.optimizers):
@@ -138,6 +138,26 @@ def legend(result: SweepResult, table: GridTable) -> Text:
     lines.append(_summary(result))
     lines.extend(f"note: {n}" for n in result.notes)
     return Text("\n".join(lines))
+
+
+def _rules(result: SweepResult, rule: str) -> list[str]:
+    """The stability bounds the max-stable-lr row used, one per method in the grid (gdplay.analysis.theory):
+    heavy ball (plain descent is μ = 0) lr·λmax < 2 + 2μ; Nesterov lr·λmax < (2 + 2μ)/(1 + 2μ)."""
+    from gdplay.analysis.theory import NESTEROV, method_for
+    from gdplay.sweeps.grid import predicts
+
+    kinds = set()
+    for s, name in enumerate(result.optimizers):
+        if predicts(result, s):
+            method, _ = method_for(name, 1.0, result.options[s])
+            if method is not None:
+                kinds.add(method.kind == NESTEROV)
+    out = []
+    if False in kinds or not kinds:
+        out.append(f"{rule} ≥ 2 + 2μ" + (" (heavy ball; μ = 0 is plain descent)" if True in kinds else ""))
+    if True in kinds:
+        out.append(f"{rule} ≥ (2 + 2μ)/(1 + 2μ) (Nesterov)")
+    return out
 
 
 def _many(table: GridTable) -> bool:

@@ -36,7 +36,7 @@ def sweeps_renderable(results: Sequence[Any], tables: Sequence[Any]) -> Renderab
 def gradients_renderable(items: Sequence[Any]) -> RenderableType:
     from gdplay.render.analysis import grad_renderable
 
-    return Group(*(grad_renderable(g.name, g.objective, g.check, g.note) for g in items))
+    return Group(*(grad_renderable(g.name, g.objective, g.check, g.note, g.sweep) for g in items))
 
 
 def hessians_renderable(items: Sequence[Any]) -> RenderableType:

@@ -115,6 +115,10 @@ class RunResult:
     python_version: str = ""
     threads: int | None = None  # torch's intra-op threads when the run started
     deterministic: bool = False  # torch.are_deterministic_algorithms_enabled()
+    # evaluations of f and ∇f the optimizer made: one per update, L-BFGS's closure calls (its inner
+    # iterations and line search) for it; None where not counted (sweep rows)
+    evaluations: int | None = None
+    stalled_at: int | None = None  # the step from which L-BFGS's steps stopped moving x (tolerance_change)
 
     @property
     def final(self) -> Final:

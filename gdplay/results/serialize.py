@@ -82,6 +82,8 @@ def run_record(
         "reason": result.reason,
         "steps": result.steps,
         "diverged_at": result.diverged_at,
+        "evaluations": result.evaluations,
+        "stalled_at": result.stalled_at,
         "final": final_record(result),
         "objective": result.objective_formula,
         "optimizer": result.optimizer,

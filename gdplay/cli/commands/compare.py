@@ -36,6 +36,7 @@ def compare(
     from gdplay.render.compare import comparison_view
     from gdplay.render.plot import describe
     from gdplay.results.serialize import document
+    from gdplay.teach.course import resolve_source
 
     fmt = None
     if plot is not None:  # check the extra and the file type before any work
@@ -45,7 +46,7 @@ def compare(
         refuse_inputs({"--plot": plot}, [config])
         fmt = format_of(str(plot))
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python, bind=False)
+    planned = plan([resolve_source(config)], flags, allow_python, bind=False)
     objective = common_objective(planned)
     judged = execute(planned, judge=False)
     results = [j.result for j in judged]

@@ -25,7 +25,9 @@ def hessian(
     """The Hessian at a point by autograd, its eigenvalues, the kind of point and the condition number.
 
     Kind: minimum (all eigenvalues > 0), maximum (all < 0), saddle (both signs) or degenerate.
-    Exit codes: 0 ok, 1 the Hessian is not finite there, 2 usage error, 3 invalid config.
+    At a kink of f or of ∇f (one-sided slopes that disagree) the kind is "not differentiable".
+    Exit codes: 0 ok, 1 the Hessian is not finite there or f is not twice differentiable there,
+    2 usage error, 3 invalid config.
     """
     from gdplay.api import hessian as hessians
     from gdplay.render.views import hessians_renderable

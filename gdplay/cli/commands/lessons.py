@@ -17,7 +17,10 @@ from gdplay.errors import UsageError
 def lessons_command(
     lesson: str | None = typer.Argument(None, help="A lesson number (3 or 03): print that lesson."),
     export: Path | None = typer.Option(None, "--export", help="Copy every lesson into this folder, to run and edit."),
-    force: bool = typer.Option(False, "--force", help="With --export: overwrite lessons already there."),
+    force: bool = typer.Option(False, "--force", help="With --export or --exercise: overwrite files already there."),
+    exercise: Path | None = typer.Option(
+        None, "--exercise", help="Write lesson N into this folder without its answers; `gdplay check FOLDER` grades it."
+    ),
 ) -> None:
     """List the lessons that follow the course notebook; `gdplay lessons 3` prints one.
 
@@ -28,6 +31,14 @@ def lessons_command(
 
     found = lessons()
     console = out()
+    if exercise is not None:
+        from gdplay.teach.exercise import write_exercise
+
+        if lesson is None:
+            raise UsageError("--exercise: name the lesson, as in: gdplay lessons 7 --exercise DIR")
+        target = write_exercise(lesson, exercise, force)
+        console.print(f"wrote {target}: edit it, then grade it with: gdplay check {exercise}", soft_wrap=True)
+        return
     if export is not None:
         targets = [(item, export / item.path.name) for item in found]
         existing = [str(target) for _, target in targets if target.exists()]

@@ -63,6 +63,7 @@ def plot(
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
     from gdplay.render.plot import KINDS, format_of, parse_limits, parse_size, render, require_matplotlib
+    from gdplay.teach.course import resolve_source
 
     target = output if output is not None else Path(config.stem + ".png")
     refuse_inputs({"--output": target}, [config])
@@ -77,7 +78,7 @@ def plot(
     x_range = parse_limits(xlim, "--xlim") if xlim is not None else None
     y_range = parse_limits(ylim, "--ylim") if ylim is not None else None
     flags = overrides(sets, steps=steps)
-    planned = plan([config], flags, allow_python, bind=False)
+    planned = plan([resolve_source(config)], flags, allow_python, bind=False)
     if fmt == "html":
         _plot_page(planned, target, allow_python)
         raise typer.Exit(EXIT_OK)

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON, ProgressBar, overrides
+from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON, RUN, ProgressBar, overrides
 from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
@@ -21,6 +21,7 @@ LONG_RUN_STEPS = 20_000  # steps from which a run shows a progress bar (on a ter
 def run(
     configs: list[Path] = CONFIGS,
     json_out: bool = JSON,
+    run_name: str | None = RUN,
     every: int | None = typer.Option(None, "--every", min=1, help="Show (and in JSON keep) every N-th step."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     device: str | None = typer.Option(None, "--device", help="cpu | cuda | auto (overrides the config)."),
@@ -63,6 +64,7 @@ def run(
         list(configs),
         sets=overrides(sets, device, dtype, steps, seed),
         allow_python=allow_python,
+        run=run_name,
         on_result=show,
         progress_for=progress_for,
     )
