@@ -128,3 +128,26 @@ def test_show_dim_too_large_is_a_usage_error_not_an_overflow(cli, dim):
     result = cli("show", "sphere", "--dim", dim)
     assert result.exit_code == 2, result.output
     assert f"--dim {dim}" in result.stderr and "needs about" in result.stderr
+
+
+def test_json_and_csv_outputs_are_streamed_never_built_whole(cli, write_config, tmp_path, monkeypatch):
+    import json
+
+    path = write_config(
+        'objective: {expr: "(x - 1)**2", init: {x: 3.0}}\noptimizer: {name: sgd, lr: 0.25}\nsteps: 5\ndtype: float64\n'
+    )
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the whole document was built as one string")
+
+    monkeypatch.setattr(json, "dumps", whole)
+    out = tmp_path / "run.json"
+    result = cli("run", path, "--json", "--json-file", out, "--csv", tmp_path / "run.csv")
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    streamed = json.loads(result.stdout)
+    assert json.loads(out.read_text()) == streamed
+    # x_k = 1 + 2/2^k, in both outputs
+    assert [h["point"]["x"] for h in streamed["runs"][0]["history"]] == [1 + 2 / 2**k for k in range(6)]
+    rows = (tmp_path / "run.csv").read_text().splitlines()
+    assert [float(r.split(",")[1]) for r in rows[1:]] == [1 + 2 / 2**k for k in range(6)]

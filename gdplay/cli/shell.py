@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -210,10 +210,26 @@ def json_text(document: Any) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
+def json_chunks(document: Any) -> Iterator[str]:
+    """The same text as json_text, piece by piece: a history of 10⁵ coordinates × 3,000 steps is
+    written without ever holding the whole text (json.dumps would: gigabytes, then a MemoryError)."""
+    yield from json.JSONEncoder(indent=2, allow_nan=False).iterencode(document)
+    yield "\n"
+
+
 def emit_json(document: Any) -> None:
-    """One valid JSON document on stdout."""
-    sys.stdout.write(json_text(document))
-    sys.stdout.flush()
+    """One valid JSON document on stdout, streamed (see json_chunks)."""
+    write_chunks("-", json_chunks(document))
+
+
+def write_chunks(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    """Text given piece by piece, written as it comes: to stdout for `-`, else atomically."""
+    if str(path) == "-":
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    else:
+        files.write_atomic_chunks(path, chunks)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
