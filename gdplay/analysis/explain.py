@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdplay.analysis.derivatives import HessianReport, analyse_hessian
-from gdplay.config.memory import check_fits, hessian_bytes
 from gdplay.analysis.minimum import Minimum, find_minimum
 from gdplay.analysis.theory import GD, HEAVY_BALL, Measured, Method, Prediction, measure_rate, method_for, predict
+from gdplay.config.memory import check_fits, hessian_bytes
 from gdplay.engine.runner import Progress
 from gdplay.pipeline import Planned, run_one
 from gdplay.problems.base import Objective

@@ -153,7 +153,7 @@ def run_case(display: str, loaded: Any, allow_python: bool = False) -> Case:
         judged = run_one(planned, record=False)
     except ConfigError as exc:
         return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
-    except Exception as exc:  # noqa: BLE001 - one config's crash is its own ERROR row; the others still run
+    except Exception as exc:
         return Case(display, name, ERROR, f"internal error: {type(exc).__name__}: {exc}", loaded.index, loaded=loaded)
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:

@@ -278,7 +278,9 @@ class RunConfig(_Strict):
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Floating-point precision.", examples=["float64"]
     )
-    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(
+        0, description="Random seed, for reproducibility.", examples=[0]
+    )
     tol: PositiveNumber | None = Field(
         None, description="Stop early when the gradient norm falls below it.", examples=[1.0e-8]
     )

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from gdplay.errors import UsageError
-from gdplay.render.text import mathtext
 from gdplay.problems.base import Objective
+from gdplay.render.text import mathtext
 from gdplay.results.model import RunResult
 
 DEFAULT_SIZE = (1200, 500)  # pixels
