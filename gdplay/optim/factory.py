@@ -165,7 +165,7 @@ def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], d
         return loss
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.enable_grad():  # a caller may have turned grad mode off
             warnings.simplefilter("ignore")
             optimizer = make_optimizer(info, [x], lr, options)
             for _ in range(PROBE_STEPS):
