@@ -213,7 +213,7 @@ def _stand_in(schedule: Schedule, lr: float, steps: int) -> list[float]:
                 optimizer.step()  # torch warns when a scheduler steps before its optimizer
                 scheduler.step()
     except Exception as exc:
-        raise ConfigError(f"schedule {schedule.name}: torch refuses it: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(f"schedule {schedule.name}: {exc}") from None
     if not all(math.isfinite(v) for v in out):
         raise ConfigError(f"schedule {schedule.name} gives a learning rate that is not finite")
     return out
