@@ -204,6 +204,7 @@ class ExpectConfig(_Strict):
         atol = getattr(self, f"{quantity}_atol", None)
         rtol = getattr(self, f"{quantity}_rtol", None)
         return (self.atol if atol is None else atol, self.rtol if rtol is None else rtol)
+
     mean_of_last: Annotated[int, Field(ge=1)] | None = Field(
         None,
         description="Judge argmin and min by their mean over the last N steps instead of the final step "
