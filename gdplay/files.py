@@ -21,6 +21,7 @@ import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from gdplay.errors import UsageError
 
@@ -31,8 +32,14 @@ def write_atomic(path: str | Path, text: str) -> None:
     write_atomic_bytes(path, text.encode("utf-8"))
 
 
-def write_atomic_bytes(path: str | Path, data: bytes) -> None:
-    """write_atomic for bytes (pictures). A file that cannot be written is a UsageError naming it."""
+def write_atomic_chunks(path: str | Path, chunks: Iterable[str]) -> None:
+    """write_atomic for text given piece by piece (a large --json or --csv), never held whole."""
+    write_atomic_bytes(path, (chunk.encode("utf-8") for chunk in chunks))
+
+
+def write_atomic_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+    """write_atomic for bytes (pictures), or for an iterable of byte chunks. A file that cannot be
+    written is a UsageError naming it."""
     try:
         mode = os.stat(path).st_mode  # follows symbolic links
     except FileNotFoundError:
@@ -52,7 +59,7 @@ def write_atomic_bytes(path: str | Path, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            _write_all(handle, data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; give it the mode open() would
@@ -76,13 +83,21 @@ def _resolved(path: str | Path) -> Path:
         raise UsageError(f"cannot write {path}: {exc}") from None
 
 
-def _write_in_place(path: str | Path, data: bytes) -> None:
+def _write_in_place(path: str | Path, data: bytes | Iterable[bytes]) -> None:
     try:
         with open(path, "wb") as handle:
-            handle.write(data)
+            _write_all(handle, data)
             handle.flush()
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_all(handle: Any, data: bytes | Iterable[bytes]) -> None:
+    if isinstance(data, bytes | bytearray):
+        handle.write(data)
+    else:
+        for chunk in data:
+            handle.write(chunk)
 
 
 def _mode_for(target: Path) -> int:

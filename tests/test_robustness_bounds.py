@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from gdplay.config.memory import physical_memory
-from gdplay.config.model import load_config_text
 from gdplay.errors import ConfigError
 from gdplay.sweeps.grid import _no_repeats
 
@@ -113,10 +112,12 @@ steps: 3
 BIG = "objective: {name: sphere, dim: 60000}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 3\n"
 
 
-@pytest.mark.parametrize(("command", "what"), [("grad", "gradient check"), ("hessian", "dense Hessian"), ("explain", "dense Hessian")])
+@pytest.mark.parametrize(
+    ("command", "what"), [("grad", "gradient check"), ("hessian", "dense Hessian"), ("explain", "dense Hessian")]
+)
 def test_derivatives_too_large_for_memory_are_refused_before_they_start(cli, write_config, command, what):
     # A dense Hessian at d = 60,000 is 3.6·10⁹ numbers: 28.8 GB for the matrix alone.
-    if 60_000**2 * 8 < physical_memory() / 4:
+    if physical_memory() / 4 > 60_000**2 * 8:
         pytest.skip("this machine could hold it")
     result = cli(command, write_config(BIG))
     assert result.exit_code == 3, result.output
@@ -128,3 +129,26 @@ def test_show_dim_too_large_is_a_usage_error_not_an_overflow(cli, dim):
     result = cli("show", "sphere", "--dim", dim)
     assert result.exit_code == 2, result.output
     assert f"--dim {dim}" in result.stderr and "needs about" in result.stderr
+
+
+def test_json_and_csv_outputs_are_streamed_never_built_whole(cli, write_config, tmp_path, monkeypatch):
+    import json
+
+    path = write_config(
+        'objective: {expr: "(x - 1)**2", init: {x: 3.0}}\noptimizer: {name: sgd, lr: 0.25}\nsteps: 5\ndtype: float64\n'
+    )
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the whole document was built as one string")
+
+    monkeypatch.setattr(json, "dumps", whole)
+    out = tmp_path / "run.json"
+    result = cli("run", path, "--json", "--json-file", out, "--csv", tmp_path / "run.csv")
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    streamed = json.loads(result.stdout)
+    assert json.loads(out.read_text()) == streamed
+    # x_k = 1 + 2/2^k, in both outputs
+    assert [h["point"]["x"] for h in streamed["runs"][0]["history"]] == [1 + 2 / 2**k for k in range(6)]
+    rows = (tmp_path / "run.csv").read_text().splitlines()
+    assert [float(r.split(",")[1]) for r in rows[1:]] == [1 + 2 / 2**k for k in range(6)]

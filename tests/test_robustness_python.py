@@ -108,7 +108,9 @@ def test_check_walks_a_folder_tree_deeper_than_pythons_recursion_limit(cli, tmp_
 
     depth = sys.getrecursionlimit() + 100
     deep = tmp_path
-    for _ in range(depth // 50):  # make the path 50 levels at a time (PATH_MAX allows it, os.makedirs does not recurse far)
+    for _ in range(
+        depth // 50
+    ):  # make the path 50 levels at a time (PATH_MAX allows it, os.makedirs does not recurse far)
         deep = deep / os.path.join(*["d"] * 50)
         os.makedirs(deep)
     write(deep, "q.yaml", GOOD)

@@ -68,7 +68,16 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
             x.grad = torch.zeros_like(x)
         return value
 
-    optimizer.step(closure)
+    start_value = value_at(objective, start)
+    if not (math.isfinite(start_value) and math.isfinite(g0)):
+        raise NoMinimumError(
+            f"no minimum found from the start {list(start)}: f or its gradient is not finite there "
+            f"(f = {start_value:g}, |∇f| = {g0:g}; outside the domain, as log(x) for x < 0?)"
+        )
+    try:
+        optimizer.step(closure)
+    except (IndexError, RuntimeError, ValueError, ZeroDivisionError) as exc:  # torch's line search on a NaN
+        raise NoMinimumError(f"no minimum found from the start {list(start)}: the search failed ({exc})") from None
     point = [float(v) for v in x.detach()]
     source = "L-BFGS from the start"
     if all(math.isfinite(v) for v in point):

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     except GdplayError as exc:  # raised outside a command (help text written to a full disk)
         report_error(exc)
         code = exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - a bug outside any command
+    except Exception as exc:
         report_internal(exc)
         code = EXIT_INTERNAL
     try:

@@ -10,7 +10,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,8 +22,8 @@ from rich.text import Text
 
 from gdplay import files
 from gdplay.errors import EXIT_INTERNAL, GdplayError, OutputError
-from gdplay.render.text import SafeConsole
 from gdplay.files import refuse_inputs
+from gdplay.render.text import SafeConsole
 
 __all__ = ["refuse_inputs", "write_atomic", "write_atomic_bytes"]
 
@@ -90,7 +91,7 @@ def report_internal(exc: BaseException) -> None:
         console = err()
         console.print(Text(line, style="bold red"), soft_wrap=True)
         console.print(Text(saved), soft_wrap=True)
-    except Exception:  # noqa: BLE001 - stderr itself is broken; the exit code still says it
+    except Exception:
         pass
 
 
@@ -105,16 +106,24 @@ def guarded(fn: F) -> F:
         except GdplayError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError, PipeClosed):
+        except (
+            typer.Exit,
+            typer.Abort,
+            click.exceptions.Exit,
+            click.ClickException,
+            click.Abort,
+            BrokenPipeError,
+            PipeClosed,
+        ):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes exit 70
+        except Exception as exc:
             report_internal(exc)
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-class PipeClosed(BaseException):  # noqa: N818 - not an error: the reader has gone (`| head -1`)
+class PipeClosed(BaseException):
     """The reader of stdout went away; a BaseException so that click does not turn it into exit 1."""
 
 
@@ -180,11 +189,50 @@ def _box(name: str) -> str:
 
 
 FALLBACKS = {
-    "∇": "grad ", "²": "^2", "³": "^3", "⁻": "^-", "¹": "^1", "⁰": "^0", "ᵀ": "^T", "½": "1/2",
-    "−": "-", "×": "x", "·": "*", "≈": "~", "≤": "<=", "≥": ">=", "≠": "!=", "→": "->", "←": "<-",
-    "…": "...", "★": "*", "○": "o", "■": "#", "✕": "x", "✓": "ok", "✗": "x", "√": "sqrt", "∞": "inf",
-    "‖": "||", "—": "--", "–": "-", "“": '"', "”": '"', "‘": "'", "’": "'", "▁": "_", "▂": "_",
-    "▃": "-", "▄": "-", "▅": "=", "▆": "=", "▇": "#", "█": "#", "•": "*", "±": "+/-", "∈": " in ",
+    "∇": "grad ",
+    "²": "^2",
+    "³": "^3",
+    "⁻": "^-",
+    "¹": "^1",
+    "⁰": "^0",
+    "ᵀ": "^T",
+    "½": "1/2",
+    "−": "-",
+    "×": "x",
+    "·": "*",
+    "≈": "~",
+    "≤": "<=",
+    "≥": ">=",
+    "≠": "!=",
+    "→": "->",
+    "←": "<-",
+    "…": "...",
+    "★": "*",
+    "○": "o",
+    "■": "#",
+    "✕": "x",
+    "✓": "ok",
+    "✗": "x",
+    "√": "sqrt",
+    "∞": "inf",
+    "‖": "||",
+    "—": "--",
+    "–": "-",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "▁": "_",
+    "▂": "_",
+    "▃": "-",
+    "▄": "-",
+    "▅": "=",
+    "▆": "=",
+    "▇": "#",
+    "█": "#",
+    "•": "*",
+    "±": "+/-",
+    "∈": " in ",
 }
 
 
@@ -210,13 +258,29 @@ def json_text(document: Any) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
+def json_chunks(document: Any) -> Iterator[str]:
+    """The same text as json_text, piece by piece: a history of 10⁵ coordinates × 3,000 steps is
+    written without ever holding the whole text (json.dumps would: gigabytes, then a MemoryError)."""
+    yield from json.JSONEncoder(indent=2, allow_nan=False).iterencode(document)
+    yield "\n"
+
+
 def emit_json(document: Any) -> None:
-    """One valid JSON document on stdout."""
-    sys.stdout.write(json_text(document))
-    sys.stdout.flush()
+    """One valid JSON document on stdout, streamed (see json_chunks)."""
+    write_chunks("-", json_chunks(document))
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def write_chunks(path: str | Path, chunks: Iterable[str]) -> None:
+    """Text given piece by piece, written as it comes: to stdout for `-`, else atomically."""
+    if str(path) == "-":
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    else:
+        files.write_atomic_chunks(path, chunks)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
     """files.write_atomic, with `-` meaning standard output (only the CLI prints)."""
     if str(path) == "-":
         sys.stdout.write(text)
@@ -225,7 +289,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         files.write_atomic(path, text)
 
 
-def write_atomic_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic_bytes(path: str | Path, data: bytes) -> None:
     """files.write_atomic_bytes, with `-` meaning standard output."""
     if str(path) == "-":
         sys.stdout.flush()

@@ -204,6 +204,7 @@ class ExpectConfig(_Strict):
         atol = getattr(self, f"{quantity}_atol", None)
         rtol = getattr(self, f"{quantity}_rtol", None)
         return (self.atol if atol is None else atol, self.rtol if rtol is None else rtol)
+
     mean_of_last: Annotated[int, Field(ge=1)] | None = Field(
         None,
         description="Judge argmin and min by their mean over the last N steps instead of the final step "
@@ -386,7 +387,9 @@ class RunConfig(_Strict):
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Floating-point precision.", examples=["float64"]
     )
-    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(
+        0, description="Random seed, for reproducibility.", examples=[0]
+    )
     tol: PositiveNumber | None = Field(
         None, description="Stop early when the gradient norm falls below it.", examples=[1.0e-8]
     )

@@ -143,7 +143,9 @@ def probe(info: OptimizerInfo, lr: float, options: Mapping[str, Any], dtype: str
     if culprit is None and _probe_failure(info, 1e-3, options, dtype) is None:
         culprit = "lr"
     value = lr if culprit == "lr" else options.get(culprit) if culprit else None
-    what = f"{culprit}={value!r}" if culprit else ", ".join(f"{k}={v!r}" for k, v in options.items()) or "these settings"
+    what = (
+        f"{culprit}={value!r}" if culprit else ", ".join(f"{k}={v!r}" for k, v in options.items()) or "these settings"
+    )
     err = ConfigError(f"{info.name} rejects {what}: torch says {type(failure).__name__}: {failure}")
     err.option = culprit or "name"  # type: ignore[attr-defined]
     raise err
@@ -163,7 +165,7 @@ def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], d
         return loss
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.enable_grad():  # a caller may have turned grad mode off
             warnings.simplefilter("ignore")
             optimizer = make_optimizer(info, [x], lr, options)
             for _ in range(PROBE_STEPS):
@@ -172,6 +174,6 @@ def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], d
                 else:
                     closure()
                     optimizer.step()
-    except Exception as exc:  # noqa: BLE001 - any exception from torch here is the config's values
+    except Exception as exc:
         return exc
     return None

@@ -11,9 +11,10 @@ Cost: O(d³) operations on integers whose size grows with d: instant for the mat
 people type into a config (d ≤ 20: milliseconds), about 0.4 s at d = 50 with arbitrary
 53-bit entries. The k-th pivot has about k·B bits (B: the bits of the scaled entries, 53 plus
 the spread of their exponents: up to 2,100 for 1e300 beside 5e-324), so the work is about
-Σₖ (d − k)² · M(k·B) with M(m) ≈ (m/64)² word operations (CPython divides big integers in quadratic time). Before starting, that estimate is
-compared with EXACT_BUDGET; above it the system is solved in float64 instead (Cholesky, which
-decides positive definiteness too), and the answer says so (`exact=False`).
+Σₖ (d − k)² · M(k·B) with M(m) ≈ (m/64)² word operations (CPython divides big integers in
+quadratic time). Before starting, that estimate is compared with EXACT_BUDGET; above it the
+system is solved in float64 instead (Cholesky, which decides positive definiteness too), and
+the answer says so (`exact=False`).
 """
 
 from __future__ import annotations

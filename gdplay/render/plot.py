@@ -423,7 +423,8 @@ def _draw_contour(ax, fig, objective, results, styles, box):  # type: ignore[no-
     masked = np.ma.masked_invalid(values)
     if masked.count() >= 2:
         levels = contour_levels(values, objective.f_min)
-        if len(levels) >= 2:
+        # extend="both" bounds the bands at ±1e250 (matplotlib's stand-in for infinity): f ≈ 1e300 has none
+        if len(levels) >= 2 and np.max(np.abs(levels)) < 1e249 and np.all(np.diff(levels) > 0):
             from matplotlib import colormaps
             from matplotlib.colors import BoundaryNorm
 

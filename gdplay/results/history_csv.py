@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from gdplay.results.model import RunResult
 
@@ -35,11 +35,24 @@ def header_name(label: str) -> str:
 
 def history_csv(results: Sequence[RunResult]) -> str:
     """The CSV text of every run's full history (runs without a history contribute no rows)."""
+    return "".join(history_csv_lines(results))
+
+
+def history_csv_lines(results: Sequence[RunResult]) -> Iterator[str]:
+    """history_csv one line at a time (a large history is written without holding its text)."""
     several = len(results) > 1
     coords = coordinate_columns(results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+
+    def line() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
     writer.writerow([*(["run"] if several else []), "step", *map(header_name, coords), "f", "grad_norm", "lr"])
+    yield line()
     for result in results:
         history = result.history
         if history is None:
@@ -54,7 +67,7 @@ def history_csv(results: Sequence[RunResult]) -> str:
             row.append(_number(history.grad_norms[i]))
             row.append(_number(history.lrs[i]) if i < len(history.lrs) else "")
             writer.writerow(row)
-    return buffer.getvalue()
+            yield line()
 
 
 def _number(value: float) -> str:

@@ -11,7 +11,6 @@ from gdplay.cli.commands import command
 from gdplay.cli.shell import guarded, out
 from gdplay.errors import UsageError
 
-
 PLAIN_NAME = re.compile(r"[^\W_][\w.+-]{0,99}|_[\w.+-]{0,99}")  # a word character first: no '-flag', no '.hidden'
 
 

@@ -70,16 +70,16 @@ def run(
     )
     results = list(runs)
     if csv_file is not None:
-        from gdplay.cli.shell import write_atomic
-        from gdplay.results.history_csv import history_csv
+        from gdplay.cli.shell import write_chunks
+        from gdplay.results.history_csv import history_csv_lines
 
-        write_atomic(csv_file, history_csv(results))
+        write_chunks(csv_file, history_csv_lines(results))
     if json_out or json_file is not None:
         document = runs.to_dict(every)
         if json_file is not None:
-            from gdplay.cli.shell import json_text, write_atomic
+            from gdplay.cli.shell import json_chunks, write_chunks
 
-            write_atomic(json_file, json_text(document))
+            write_chunks(json_file, json_chunks(document))
         if json_out:
             emit_json(document)
     if not json_out and len(results) > 1:
