@@ -155,6 +155,7 @@ class BatchSpec:
     settings: tuple[Setting, ...] = ()
     which: torch.Tensor | None = None  # [B] int64 on the CPU
     rowwise: bool = True  # False: serve per-row sgd options with torch.optim parameter groups instead
+    engine: str = "eager"  # eager | compiled | auto: see gdplay/engine/compiled.py
 
     def resolved(self) -> tuple[tuple[Setting, ...], torch.Tensor]:
         batch = self.starts.shape[0]
@@ -171,7 +172,17 @@ def run_batch(spec: BatchSpec, progress: Progress | None = None) -> BatchTrace:
     settings, which = spec.resolved()
     batch, dim = spec.starts.shape
     with _serial(spec.starts.device.type == "cpu" and batch * dim <= SERIAL_VALUES):
+        note = None
+        if spec.engine != "eager":  # the one door to the compiled engine; it declines what it cannot run
+            from gdplay.engine.compiled import try_compiled
+
+            compiled, note = try_compiled(spec, settings, which, progress)
+            if compiled is not None:
+                compiled.threads = torch.get_num_threads()
+                return compiled
         trace = _run_batch(spec, settings, which, progress)
+        if note:
+            trace.notes.append(note)
         trace.threads = torch.get_num_threads()
         return trace
 
