@@ -63,8 +63,7 @@ from gdplay.engine.runner import (
 from gdplay.optim.factory import accepted_options
 from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, signature, tape
 
-DYNAMIC = True  # one kernel for every batch size (else one per size)
-CHUNK = 8  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
+CHUNK = 4  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
 
 # The cost model of `auto` (seconds), measured on a 2-core machine with torch 2.13 (docs/benchmarks.md):
 EAGER_STEP_S = 40e-6  # the eager engine's Python and dispatch per step, whatever the batch
@@ -348,15 +347,30 @@ def _make_chunk(p: Plan, dim: int, gmax: float, n: int) -> Callable[..., Any]:
     return chunk
 
 
-def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype) -> Callable[..., Any]:
-    """The compiled chunk of the plan, compiled once per process (and cached on disk by Inductor)."""
-    key = f"{p.key}|threads={torch.get_num_threads()}"
+def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int) -> tuple[Callable[..., Any], bool]:
+    """(the compiled chunk of the plan, whether it is new): compiled once per process for one run
+    and once for any number of runs ≥ 2 (the batch size a symbol), cached on disk by Inductor."""
+    key = f"{p.key}|threads={torch.get_num_threads()}|{'one' if batch == 1 else 'many'}"
     found = _CHUNKS.get(key)
-    if found is None:
-        fn = _make_chunk(p, dim, torch.finfo(dtype).max, CHUNK)
-        found = _CHUNKS[key] = torch.compile(fn, fullgraph=True, dynamic=DYNAMIC)
-        _CHUNKS[p.key] = found
-    return found
+    if found is not None:
+        return found, False
+    fn = _make_chunk(p, dim, torch.finfo(dtype).max, CHUNK)
+    # dynamic=None, not True: True would also make the tape's numbers symbols (guards on each);
+    # the batch size is marked dynamic on the inputs instead (see run_compiled).
+    found = _CHUNKS[key] = torch.compile(fn, fullgraph=True)
+    _CHUNKS[p.key] = found
+    return found, True
+
+
+def _mark_batch_dynamic(batch: int, *trees: Any) -> None:
+    for tree in trees:
+        if isinstance(tree, torch.Tensor):
+            if tree.dim() == 1 and tree.shape[0] == batch:
+                torch._dynamo.mark_dynamic(tree, 0)
+        elif isinstance(tree, list | tuple):
+            _mark_batch_dynamic(batch, *tree)
+        elif isinstance(tree, dict):
+            _mark_batch_dynamic(batch, *tree.values())
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -367,7 +381,7 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     batch, dim = spec.starts.shape
     device, dtype = spec.starts.device, spec.starts.dtype
     first_compile = p.key not in _CHUNKS
-    fn = compiled_chunk(p, dim, dtype)
+    fn, fresh = compiled_chunk(p, dim, dtype, batch)
 
     def column(values: Sequence[float], as_dtype: torch.dtype = dtype) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.float64).to(device=device, dtype=as_dtype)
@@ -405,7 +419,8 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     )
 
     def scalar(v: float, kind: torch.dtype = dtype) -> torch.Tensor:
-        return torch.tensor(v, dtype=kind, device=device)
+        # shape [1], not 0-d: torch.compile would read a 0-d tensor as a number (a guard, a restart)
+        return torch.tensor([v], dtype=kind, device=device)
 
     tol_t = scalar(spec.tol if spec.tol is not None else 0.0)
     blowup_t = scalar(spec.blowup)
@@ -415,6 +430,8 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     done = 0  # steps evaluated
     tail: Any = None
     interrupted = False
+    if fresh and batch > 1:
+        _mark_batch_dynamic(batch, xs, state, h, rec)
     began = time.perf_counter()
     try:
         while done < evaluations:

@@ -46,6 +46,7 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         blowup=cfg.blowup,
         record=record,
         schedule=problem.schedule,
+        engine=cfg.engine or "auto",
     )
     trace = run_batch(spec, progress)
     return result_from_trace(problem, trace, 0)

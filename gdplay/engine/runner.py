@@ -251,7 +251,9 @@ def _plan(
             families.setdefault(("torch", info.name, sched), []).append(s)
     parts: list[_Part] = []
     for key, members in families.items():
-        if key[0] == "own" and (key[1] == "manual_sgd" or len(members) > 1):
+        # sgd takes gdplay's RowwiseSGD even alone: torch.optim's first step imports torch._dynamo
+        # (over a second of start-up), and RowwiseSGD is torch's rule line by line (test_runner.py).
+        if key[0] == "own":
             parts.append(_OwnPart(spec, [settings[s] for s in members], [rows_of[s] for s in members]))
         else:
             parts.append(_TorchPart(spec, [settings[s] for s in members], [rows_of[s] for s in members]))
@@ -766,7 +768,10 @@ def _fast_backward() -> Callable[[torch.Tensor, torch.Tensor], None]:
             run((values,), (seed,), False, False, (), allow_unreachable=True, accumulate_grad=True)
 
         probes = []
-        for way in (public, direct):
+        # The reference is the seed's own z.backward() of a sum (rows do not interact, so the same
+        # gradient): torch.autograd.backward with an explicit grad tensor would import torch.fx's
+        # symbolic shapes on its first call (0.7 s of every command's start-up).
+        for way in (lambda v, s: v.sum().backward(), direct):
             x = torch.tensor([[1.5, -2.0], [0.5, 3.0]], dtype=torch.float64, requires_grad=True)
             values = (x * x * x).sum(dim=1)
             way(values, torch.ones_like(values))

@@ -564,6 +564,7 @@ def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
         settings=sweep.settings,
         which=which,
         rowwise=rowwise,
+        engine=problem.config.engine or "auto",
     )
 
 

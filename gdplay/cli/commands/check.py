@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON
+from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, JSON, overrides
 from gdplay.cli.shell import emit_json, err, guarded, out, write_atomic
 from gdplay.errors import EXIT_CONFIG, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK, GdplayError, UsageError
 
@@ -28,6 +28,7 @@ def check(
     every: bool = typer.Option(False, "--all", help="With --update: record every measured value, not only misses."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a key in every config: --set device=cuda"),
     allow_python: bool = ALLOW_PYTHON,
+    engine: str | None = ENGINE,
 ) -> None:
     """Run every config under PATHS that has an expect: block and check its results.
 
@@ -53,7 +54,7 @@ def check(
         skips.extend((path.as_posix(), s) for s in left)
         return found
 
-    report = check_configs(paths, sets=sets or (), allow_python=allow_python, on_file=rewrite if update else None)
+    report = check_configs(paths, sets=overrides(sets, engine=engine), allow_python=allow_python, on_file=rewrite if update else None)
     cases, seconds, interrupted = list(report), report.seconds, report.interrupted
     checked = [c for c in cases if c.outcome != SKIPPED]
     if not checked and not interrupted:
