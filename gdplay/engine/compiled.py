@@ -42,6 +42,7 @@ import hashlib
 import inspect
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -307,6 +308,15 @@ def _marker(key: str) -> Path:
 _CHUNKS: dict[str, Callable[..., Any]] = {}
 
 
+def _inductor(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return torch.compile(fn, fullgraph=True)  # no graph breaks: one graph, or an error and eager
+
+
+# What turns a chunk into a kernel. The tests of the update rules swap in the identity (the same
+# torch code run eagerly, seconds cheaper); tests/test_compiled_engine.py compiles for real too.
+COMPILER: Callable[[Callable[..., Any]], Callable[..., Any]] = _inductor
+
+
 def _make_chunk(p: Plan, dim: int, gmax: float, n: int) -> Callable[..., Any]:
     """n steps of the batch as a plain torch function: evaluate, check, update, n times. Returns the
     new points and state, the records, and x, f, |∇f| of its last evaluation."""
@@ -357,7 +367,7 @@ def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int) -> tuple[C
     fn = _make_chunk(p, dim, torch.finfo(dtype).max, CHUNK)
     # dynamic=None, not True: True would also make the tape's numbers symbols (guards on each);
     # the batch size is marked dynamic on the inputs instead (see run_compiled).
-    found = _CHUNKS[key] = torch.compile(fn, fullgraph=True)
+    found = _CHUNKS[key] = COMPILER(fn)
     _CHUNKS[p.key] = found
     return found, True
 
@@ -438,7 +448,12 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
             n = CHUNK if done < whole * CHUNK else evaluations - done
             # The last few steps (fewer than a chunk) run the same function uncompiled.
             call = fn if n == CHUNK else _make_chunk(p, dim, gmax, n)
-            xs, state, rec, tail = call(xs, state, h, scalar(done, torch.int64), tol_t, blowup_t, rec)
+            if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    xs, state, rec, tail = call(xs, state, h, scalar(done, torch.int64), tol_t, blowup_t, rec)
+            else:
+                xs, state, rec, tail = call(xs, state, h, scalar(done, torch.int64), tol_t, blowup_t, rec)
             done += n
             if not bool(rec[0].any()):
                 break
@@ -512,5 +527,5 @@ def try_compiled(
             return None, None
         return None, f"engine compiled: ran eager instead (compiling failed: {type(exc).__name__})"
     trace.lrs = spec.lrs.to(torch.float64).cpu()
-    trace.notes = ["compiled engine: symbolic gradient, fused chunks of 8 steps"]
+    trace.notes = [f"compiled engine: symbolic gradient, fused chunks of {CHUNK} steps"]
     return trace, None

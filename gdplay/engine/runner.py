@@ -334,6 +334,12 @@ class _TorchPart(_Part):
                 ordered.append(piece)
         self.rows = torch.cat(ordered)
         self.optimizer = make_optimizer(info, groups, groups[0]["lr"], {})
+        if info.torch_class == "Adagrad":
+            # Adagrad's constructor fills its sums from its own initial_accumulator_value argument
+            # (0 here), not from the groups' values: set them as each group asks.
+            for group in self.optimizer.param_groups:
+                for p in group["params"]:
+                    self.optimizer.state[p]["sum"].fill_(group["initial_accumulator_value"])
         self._scaled = [(self.leaves[i].detach(), lrs, plan) for i, lrs, plan in scaled]
         self._scaled_leaf = [i for i, _, _ in scaled]
         self._spans: list[tuple[int, int]] = []  # where each scaled leaf sits in x (see `place`)
