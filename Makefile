@@ -37,6 +37,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/speed.py --readme
 
 demo: $(STAMP)
 	$(VENV)/bin/gdplay run configs/quadratic.yaml configs/quadratic_momentum.yaml

@@ -77,7 +77,9 @@ def test_builtin_trees_equal_the_builtins(name):
     points = (torch.randn(64, obj.dim, generator=gen, dtype=torch.float64) * 2).requires_grad_(True)
     values = obj.fn(points).reshape(-1)
     (auto,) = torch.autograd.grad(values.sum(), points)
-    f, *g = symbolic.evaluate([tree, *symbolic.gradient(tree, obj.dim)], [points[:, d].detach() for d in range(obj.dim)])
+    f, *g = symbolic.evaluate(
+        [tree, *symbolic.gradient(tree, obj.dim)], [points[:, d].detach() for d in range(obj.dim)]
+    )
     torch.testing.assert_close(f, values.detach(), rtol=1e-13, atol=1e-12)
     torch.testing.assert_close(torch.stack(g, dim=1), auto, rtol=1e-12, atol=1e-12)
 

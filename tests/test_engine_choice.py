@@ -65,4 +65,3 @@ def test_a_100_step_run_with_auto_never_reaches_the_compiler(monkeypatch, tmp_pa
     sweep = gdplay.sweep(text + "sweep: {lr: [0.01, 0.02]}\n", engine="auto")[0]
     assert sweep.status == ["max_steps", "max_steps"]
     assert seen  # the compiled engine was asked, and said no
-

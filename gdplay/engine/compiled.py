@@ -55,7 +55,6 @@ from gdplay.engine.runner import (
     DIVERGED,
     INTERRUPTED,
     MAX_STEPS,
-    RUNNING,
     BatchSpec,
     BatchTrace,
     Progress,
@@ -170,20 +169,26 @@ RULES: dict[str, Rule] = {
     "manual_sgd": Rule(("momentum",), (), _sgd_slots, _manual_step),
     "sgd": Rule(("momentum", "dampening", "weight_decay"), ("nesterov", "maximize"), _sgd_slots, _sgd_step),
     "adam": Rule(
-        ("beta1", "beta2", "eps", "weight_decay"), ("amsgrad", "maximize", "decoupled_weight_decay"), _adam_slots,
+        ("beta1", "beta2", "eps", "weight_decay"),
+        ("amsgrad", "maximize", "decoupled_weight_decay"),
+        _adam_slots,
         _adam_step,
-    ),  # fmt: skip
+    ),
     "adamw": Rule(
-        ("beta1", "beta2", "eps", "weight_decay"), ("amsgrad", "maximize", "decoupled_weight_decay"), _adam_slots,
+        ("beta1", "beta2", "eps", "weight_decay"),
+        ("amsgrad", "maximize", "decoupled_weight_decay"),
+        _adam_slots,
         _adam_step,
-    ),  # fmt: skip
+    ),
     "rmsprop": Rule(
         ("alpha", "eps", "weight_decay", "momentum"), ("centered", "maximize"), _rmsprop_slots, _rmsprop_step
     ),
     "adagrad": Rule(
-        ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"), ("maximize",), lambda on: ("s",),
+        ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+        ("maximize",),
+        lambda on: ("s",),
         _adagrad_step,
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -253,7 +258,13 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
     grads = gradient(tree, spec.objective.dim)
     key = "|".join(
-        [name, signature([tree, *grads]), repr(sorted(switches.items())), str(spec.starts.dtype), spec.starts.device.type]
+        [
+            name,
+            signature([tree, *grads]),
+            repr(sorted(switches.items())),
+            str(spec.starts.dtype),
+            spec.starts.device.type,
+        ]
     )
     return Plan(name, rule, tree, grads, switches, columns, key), ""
 
@@ -409,7 +420,7 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     state = []
     for x in xs:
         init = []
-        for slot in slots:
+        for _ in slots:
             if p.name == "adagrad":
                 init.append(h["initial_accumulator_value"].clone())
             else:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gdplay.problems.formula import BinOp, Call, Expr, Formula, Index, Neg, Num, Var, parse
+from gdplay.problems.formula import Call, Expr, Formula, Index, Neg, Num, Var, parse
 
 MAX_COORDINATES = 64  # wider objectives stay on autograd: one tensor per coordinate would not pay
 
@@ -290,8 +290,8 @@ Tape = tuple[tuple[Any, ...], ...]
 
 def tape(roots: Sequence[S]) -> tuple[Tape, tuple[int, ...]]:
     """The trees as straight-line code: (op, operands...) per shared node, in an order where each
-    node comes after its operands, and the slot of each root (roots[0] is f, the rest ∂f/∂xⱼ). An operand is a slot number (int) or
-    a constant (float); a coordinate is ('x', i). Tracing this loop (torch.compile) costs a few list
+    node comes after its operands, and the slot of each root (roots[0] is f, the rest ∂f/∂xⱼ).
+    An operand is a slot number (int) or a constant (float); a coordinate is ('x', i). Tracing this loop (torch.compile) costs a few list
     look-ups per node instead of hashing trees."""
     slots: dict[S, int] = {}
     code: list[tuple[Any, ...]] = []

@@ -54,7 +54,9 @@ def check(
         skips.extend((path.as_posix(), s) for s in left)
         return found
 
-    report = check_configs(paths, sets=overrides(sets, engine=engine), allow_python=allow_python, on_file=rewrite if update else None)
+    report = check_configs(
+        paths, sets=overrides(sets, engine=engine), allow_python=allow_python, on_file=rewrite if update else None
+    )
     cases, seconds, interrupted = list(report), report.seconds, report.interrupted
     checked = [c for c in cases if c.outcome != SKIPPED]
     if not checked and not interrupted:
