@@ -14,6 +14,7 @@ EXIT_EXPECTATION = 1  # an `expect:` block was not met
 EXIT_USAGE = 2  # bad command line
 EXIT_CONFIG = 3  # invalid config file or formula
 EXIT_DIVERGED = 4  # a run diverged (NaN, inf or blow-up)
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in gdplay (an unexpected exception); a crash report is written
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
@@ -27,6 +28,11 @@ class UsageError(GdplayError):
     """The command line asks for something impossible (missing file, bad flag value)."""
 
     exit_code = EXIT_USAGE
+
+
+class OutputError(UsageError):
+    """Standard output cannot be written (a full disk, /dev/full): the results are lost, so the
+    command fails like one whose --csv file cannot be written."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gdplay.config.memory import check_fits, gradient_check_bytes, hessian_bytes
 from gdplay.problems.base import Objective
 
 # Step sizes tried by the central difference, largest first.
@@ -148,6 +149,9 @@ def check_gradient(objective: Objective, point: Sequence[float]) -> GradientChec
     """
     import torch
 
+    d = len(point)
+    check_fits(gradient_check_bytes(d, len(STEPS)), f"the gradient check in dimension {d:,} (central differences)")
+
     labels = objective.layout.labels()
     auto = autograd_gradient(objective, point)
     table, rounding = central_differences(objective, point)  # [S, D] each
@@ -271,6 +275,7 @@ def spectrum(matrix: Sequence[Sequence[float]]) -> list[float]:
 
 def analyse_hessian(objective: Objective, point: Sequence[float]) -> HessianReport:
     """The Hessian at `point`, its eigenvalues, the kind of point and the condition number."""
+    check_fits(hessian_bytes(len(point)), f"a dense Hessian in dimension {len(point):,}")
     gradient, matrix = hessian_matrix(objective, point)
     flat = [v for row in matrix for v in row]
     asymmetry = max((abs(matrix[i][j] - matrix[j][i]) for i in range(len(matrix)) for j in range(i)), default=0.0)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdplay.analysis.derivatives import HessianReport, analyse_hessian
+from gdplay.config.memory import check_fits, hessian_bytes
 from gdplay.analysis.minimum import Minimum, find_minimum
 from gdplay.analysis.theory import GD, HEAVY_BALL, Measured, Method, Prediction, measure_rate, method_for, predict
 from gdplay.engine.runner import Progress
@@ -88,6 +89,8 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     """Find the minimum, predict from the Hessian there, run (through the pipeline), measure, compare."""
     problem = planned.problem
     objective = problem.objective
+    d = objective.dim  # before any work: the Hessian at the minimum is D × D numbers
+    check_fits(hessian_bytes(d), f"explain in dimension {d:,} (a dense Hessian)", planned.loaded.locate("objective"))
     minimum = find_minimum(objective, problem.start)
     hessian = analyse_hessian(objective, minimum.point)
     cfg = problem.config

@@ -8,6 +8,7 @@ error case and the other files are still checked. Nothing here prints.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,13 +75,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in CONFIG_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files = sorted(_walk(path))
         elif path.exists():
             files = [path]
         else:
@@ -90,6 +85,31 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
             if key not in seen:
                 seen.add(key)
                 found.append(f)
+    return found
+
+
+def _walk(top: Path) -> list[Path]:
+    """The *.yaml and *.yml files under `top`, hidden folders and files skipped; a loop over a stack
+    of folders, not recursion (a tree 1,100 levels deep is fine), each real folder visited once
+    (a symbolic link back up the tree is no endless walk)."""
+    found: list[Path] = []
+    stack, seen = [top], {os.path.realpath(top)}
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                real = os.path.realpath(entry.path)
+                if real not in seen:
+                    seen.add(real)
+                    stack.append(Path(entry.path))
+            elif Path(entry.name).suffix in CONFIG_SUFFIXES and entry.is_file():
+                found.append(Path(entry.path))
     return found
 
 
@@ -130,9 +150,11 @@ def run_case(display: str, loaded: Any, allow_python: bool = False) -> Case:
 
     try:
         (planned,) = plan([loaded], allow_python=allow_python)
+        judged = run_one(planned, record=False)
     except ConfigError as exc:
         return Case(display, name, ERROR, str(exc), loaded.index, loaded=loaded)
-    judged = run_one(planned, record=False)
+    except Exception as exc:  # noqa: BLE001 - one config's crash is its own ERROR row; the others still run
+        return Case(display, name, ERROR, f"internal error: {type(exc).__name__}: {exc}", loaded.index, loaded=loaded)
     result, outcome = judged.result, judged.expect
     if result.status == "interrupted" or outcome is None:
         return Case(display, name, INTERRUPTED, result.reason, loaded.index, result=result, loaded=loaded)

@@ -17,7 +17,7 @@ from gdplay.cli.commands import load_commands
 HELP = f"""gdplay {__version__}: a gradient-descent playground on PyTorch.
 
 Exit codes: 0 ok, 1 expectations not met, 2 usage error, 3 invalid config,
-4 a run diverged, 130 interrupted.
+4 a run diverged, 70 internal error (a crash report is written), 130 interrupted.
 """
 
 
@@ -39,11 +39,45 @@ def build_app() -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Typer maps Ctrl-C to exit 130 and usage errors to exit 2;
-    output to a closed pipe (`gdplay run ... | head -1`) ends quietly."""
-    app = build_app()
+    output to a closed pipe (`gdplay list | head -1`) ends quietly with exit 0; stdout that
+    cannot be written (`> /dev/full`) is exit 2; a stdout whose encoding is not UTF-8 gets
+    ASCII fallbacks; any unexpected exception is 'internal error: ...', a crash report, exit 70."""
+    from gdplay.cli.shell import PipeClosed, install_streams, report_error, report_internal
+    from gdplay.errors import EXIT_INTERNAL, EXIT_OK, GdplayError
+
+    install_streams()
+    code: int | str | None = EXIT_OK
     try:
+        app = build_app()
         app(args=argv, prog_name="gdplay")
-    except BrokenPipeError:
+    except SystemExit as exc:
+        code = exc.code
+    except (BrokenPipeError, PipeClosed):
+        code = EXIT_OK
+    except GdplayError as exc:  # raised outside a command (help text written to a full disk)
+        report_error(exc)
+        code = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - a bug outside any command
+        report_internal(exc)
+        code = EXIT_INTERNAL
+    try:
+        sys.stdout.flush()
+        broken = getattr(sys.stdout, "failed", False)
+    except (BrokenPipeError, PipeClosed):
+        broken = True
+    except GdplayError as exc:
+        report_error(exc)
+        code, broken = code or exc.exit_code, True
+    if broken:
+        _quiet_stdout()
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's final flush of what a closed
+    pipe or a full disk did not take stays quiet."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet
-        sys.exit(0)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+    except (OSError, ValueError):
+        pass

@@ -49,3 +49,38 @@ def run_bytes(dim: int, steps: int, dtype: str, runs: int = 1, history: bool = T
     per_step = (dim + 2) * (item + PY_FLOAT_BYTES) * runs
     working = 64 * 3 * dim * item * runs  # chunk buffers (point, gradient) and optimizer state
     return per_step * (steps + 1) * (1 if history else 0) + working
+
+
+SWEEP_TENSORS = 8  # per run and coordinate: point, gradient, start, best point, optimizer state (up to 3), slack
+RECORD_BYTES = 2_000  # per run in the result: its dozen scalars as tensors and, for --json/--csv, as Python objects and text
+
+
+def sweep_bytes(runs: int, dim: int, dtype: str) -> float:
+    """What a sweep of `runs` runs holds at once: every run's working tensors (one batch) plus its
+    record. Sphere dim 1,000 × 10⁶ runs: 8 × 10⁹ × 8 bytes = 64 GB, refused before it starts."""
+    item = DTYPE_BYTES.get(dtype, 8)
+    return runs * (dim * item * SWEEP_TENSORS + RECORD_BYTES)
+
+
+JSON_BYTES_PER_NUMBER = 24  # a number as JSON text with its separator and indentation: "-0.123456789012345,\n  "
+CSV_BYTES_PER_NUMBER = 20
+
+
+def output_bytes(dim: int, steps: int, runs: int = 1, every: int = 1) -> float:
+    """What `--json`/`--csv` write for a run's history: each kept step's point and three numbers
+    as text. Written a record at a time (streamed), so this is disk, not memory."""
+    kept = steps // max(every, 1) + 1
+    return runs * kept * (dim + 3) * JSON_BYTES_PER_NUMBER
+
+
+def gradient_check_bytes(dim: int, steps: int) -> float:
+    """Central differences in one batched call: the points x ± hₛ·eᵢ for `steps` step sizes are a
+    [2S, D, D] tensor, built from a [S, D, D] shift, in float64 (about six such tensors at once)."""
+    return 6 * steps * float(dim) * dim * 8
+
+
+def hessian_bytes(dim: int) -> float:
+    """A dense D × D Hessian in float64 by autograd (one backward pass per row, batched), its
+    eigen-decomposition and the Python lists it ends up as: about six D × D arrays, plus the
+    Python floats (24 bytes and a pointer each)."""
+    return float(dim) * dim * (6 * 8 + 32)

@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from gdplay.config.yamlio import Document, Path_, dotted, load_file, load_text
+from gdplay.config.yamlio import INVALID_UNICODE, Document, Path_, dotted, load_file, load_text
 from gdplay.errors import ConfigError, Location
 from gdplay.suggest import closest, did_you_mean
 
@@ -224,7 +224,7 @@ class RandomStarts(_Strict):
     domain: list[Number] | list[list[Number]] | dict[str, list[Number]] | None = Field(
         None, description="Where to draw them; defaults to a built-in's domain.", examples=[[-2.0, 2.0]]
     )
-    seed: Annotated[int, Field(ge=0)] | None = Field(
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] | None = Field(
         None, description="Random seed; defaults to the run's seed.", examples=[0]
     )
 
@@ -278,7 +278,7 @@ class RunConfig(_Strict):
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Floating-point precision.", examples=["float64"]
     )
-    seed: Annotated[int, Field(ge=0)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
+    seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(0, description="Random seed, for reproducibility.", examples=[0])
     engine: Literal["eager", "compiled", "auto"] | None = Field(
         None,
         description="eager | compiled | auto (the default): compiled fuses many steps into one kernel "
@@ -305,7 +305,7 @@ class RunConfig(_Strict):
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
-        if not re.match(r"^(cpu|auto|cuda(:\d+)?)$", value):
+        if not re.fullmatch(r"cpu|auto|cuda(:[0-9]+)?", value):  # fullmatch: `$` would let "cpu\n" through
             raise ValueError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
         return value
 
@@ -365,7 +365,10 @@ class ConfigFile:
             merged = _plain_data(run.raw)
             for keys, value in patches:
                 _apply(merged, keys, value)
-            runs.append(_validate(merged, run.document, run.index, run.base_dir))
+            try:
+                runs.append(_validate(merged, run.document, run.index, run.base_dir))
+            except ConfigError as exc:
+                raise _blame_overrides(exc, overrides) from None
         return ConfigFile(path=self.path, runs=runs)
 
 
@@ -399,6 +402,8 @@ def _plain_data(value: Any) -> Any:
         return {k: _plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain_data(v) for v in value]
+    if isinstance(value, str) and INVALID_UNICODE.search(value):
+        raise ConfigError(f"text {value[:40]!r} holds an invalid Unicode character (a lone surrogate)")
     if not callable(value) and not isinstance(value, str | bytes) and callable(getattr(value, "tolist", None)):
         return _plain_data(value.tolist())
     return value
@@ -444,7 +449,10 @@ def _from_document(doc: Document, base_dir: Path, stem: str, overrides: Sequence
         for keys, value in patches:
             _apply(merged, keys, value)
         merged.setdefault("name", stem if index is None else f"{stem}[{index}]")
-        run = _validate(merged, doc, index, base_dir)
+        try:
+            run = _validate(merged, doc, index, base_dir)
+        except ConfigError as exc:
+            raise _blame_overrides(exc, overrides) from None
         if run.config.name in names:
             raise run.error(f"two runs are named {run.config.name!r}; give each run its own name", "name")
         names.add(run.config.name)
@@ -480,8 +488,25 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     keys = key.strip().split(".")
     if not all(keys):
         raise ConfigError(f"--set: bad key {key!r}", Location(file="command line"))
-    value = load_text(raw, "command line").data if raw.strip() else None
+    if not raw.strip():
+        raise ConfigError(
+            f"--set {text}: no value after '='; write --set {key.strip()}=VALUE (null for none)",
+            Location(file="command line"),
+        )
+    value = load_text(raw, f"--set {text}").data
     return keys, value
+
+
+def _blame_overrides(exc: ConfigError, overrides: Sequence[Any]) -> ConfigError:
+    """An error at a key that a `--set` replaced names that flag, not a line of the file."""
+    key = re.sub(r"^runs\[\d+\]\.", "", exc.location.key or "")
+    for override in overrides:
+        keys = override[0] if isinstance(override, tuple) else _parse_override(override)[0]
+        flag = ".".join(keys)
+        if key == flag or key.startswith((flag + ".", flag + "[")):
+            source = f"--set {override}" if isinstance(override, str) else f"override {flag}"
+            return ConfigError(exc.message, Location(file=source, key=exc.location.key), exc.hint)
+    return exc
 
 
 def _apply(target: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -574,15 +599,15 @@ def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:
     elif kind in ("greater_than", "greater_than_equal", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than_equal": "<="}[kind]
         bound = ctx.get("gt", ctx.get("ge", ctx.get("le")))
-        message = f"expected a number {op} {bound}, got {given!r}"
+        message = f"expected a number {op} {bound}, got {_shown(given)}"
     elif kind in ("int_type", "int_from_float"):
-        message = f"expected a whole number, got {given!r}"
+        message = f"expected a whole number, got {_shown(given)}"
     elif kind in ("float_type", "float_parsing"):
-        message = f"expected a number, got {given!r}"
+        message = f"expected a number, got {_shown(given)}"
     elif kind == "finite_number":
-        message = f"expected a finite number, got {given!r}"
+        message = f"expected a finite number, got {_shown(given)}"
     elif kind in ("string_type",):
-        message = f"expected text, got {given!r}"
+        message = f"expected text, got {_shown(given)}"
     elif kind in ("dict_type", "model_type", "model_attributes_type"):
         message = f"expected a mapping, got {_kind(given)}"
     elif kind == "list_type":
@@ -590,7 +615,7 @@ def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:
     elif kind == "literal_error":
         expected = ctx.get("expected", "")
         choices = re.findall(r"'([^']*)'", expected)
-        message = f"expected {expected}, got {given!r}"
+        message = f"expected {expected}, got {_shown(given)}"
         hint = did_you_mean(str(given), choices) if isinstance(given, str) and choices else None
     elif kind == "value_error":
         message = str(ctx.get("error", err["msg"]))
@@ -605,6 +630,15 @@ def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:
     if others:
         message += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
     return ConfigError(message, run.locate(*loc), hint)
+
+
+def _shown(value: Any) -> str:
+    """A given value as an error quotes it: its repr, cut to 80 characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's 4,300-digit repr limit
+        text = f"<an integer of about {value.bit_length() * 0.30103:.0f} digits>"
+    return text if len(text) <= 80 else text[:60] + "…" + text[-12:]
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:

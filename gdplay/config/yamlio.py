@@ -8,7 +8,9 @@ so that a "billion laughs" document cannot exhaust memory.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,19 +100,32 @@ def load_text(text: str, file: str = "<string>") -> Document:
 
 def load_file(path: str | Path) -> Document:
     """Read and parse a YAML file; unreadable files are a ConfigError too."""
-    p = Path(path)
+    where = Location(file=str(path))
     try:
-        raw = p.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise ConfigError("no such file", Location(file=str(path))) from None
+        raise ConfigError("no such file", where) from None
     except IsADirectoryError:
-        raise ConfigError("is a directory, expected a YAML file", Location(file=str(path))) from None
+        raise ConfigError("is a directory, expected a YAML file", where) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", Location(file=str(path))) from None
+        raise ConfigError(f"cannot read: {exc.strerror}", where) from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError("is a directory, expected a YAML file", where)
+        if not stat.S_ISREG(mode):
+            raise ConfigError("is not a regular file (a device, FIFO or socket); expected a YAML file", where)
+        try:
+            raw = handle.read(MAX_BYTES + 1)  # never more than the limit, whatever the file claims
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", where) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"file is larger than {MAX_BYTES} bytes", where)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", Location(file=str(path))) from None
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", where) from None
     return load_text(text, str(path))
 
 
@@ -125,17 +140,22 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document, count
         raise ConfigError("nesting is deeper than 50 levels", Location(file=doc.file, line=node.start_mark.line + 1))
     doc.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolves `<<` merge keys
+        explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+        loader.flatten_mapping(node)  # resolves `<<` merge keys: merged pairs first, then the explicit ones
         out: dict[Any, Any] = {}
+        written: set[Any] = set()  # keys written in this mapping itself (not merged in)
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(loader, key_node, doc)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise ConfigError(
                     "mapping keys must be plain names",
                     Location(file=doc.file, line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1),
                 )
             name = key if isinstance(key, str) else str(key)
-            if key in out:
+            if id(key_node) not in explicit:
+                if key in written:
+                    continue  # YAML's merge rule: a key written in the mapping wins over a merged one
+            elif key in written:
                 first = doc.positions.get((*path, name))
                 first_line = f" (first at line {first[0]})" if first else ""
                 raise ConfigError(
@@ -147,10 +167,34 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path_, doc: Document, count
                         key=dotted((*path, str(key))),
                     ),
                 )
+            else:
+                written.add(key)
             child = (*path, name)
             doc.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _convert(loader, value_node, child, doc, counter)
+            out[key] = _convert(loader, value_node, child, doc, counter)  # a later merge source or the key itself wins
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, (*path, i), doc, counter) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, doc)
+
+
+MAX_INT_CHARS = 40  # an integer literal longer than this is no setting anyone meant (2**128 has 39 digits)
+_INT_TAG = "tag:yaml.org,2002:int"
+INVALID_UNICODE = re.compile("[\ud800-\udfff]")
+
+
+def _scalar(loader: _Loader, node: yaml.Node, doc: Document) -> Any:
+    """A scalar, bounded before it is built: an integer literal of at most MAX_INT_CHARS characters
+    (YAML 1.1 reads `0x` + 4,000 digits and `1:59:59:...` sexagesimals as integers; building and
+    printing those is quadratic), and text that is valid Unicode (a `"\udc80"` escape is not)."""
+    where = Location(file=doc.file, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
+    if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+        raise ConfigError(
+            f"integer literal of {len(node.value):,} characters; at most {MAX_INT_CHARS} "
+            f"(it begins {node.value[:12]!r})",
+            where,
+        )
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, str) and INVALID_UNICODE.search(value):
+        raise ConfigError("text holds an invalid Unicode character (a lone surrogate such as \\udc80)", where)
+    return value

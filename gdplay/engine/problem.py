@@ -13,7 +13,7 @@ from typing import Any
 from gdplay.config.memory import check_fits, run_bytes
 from gdplay.config.model import LoadedRun, RunConfig
 from gdplay.errors import ConfigError, DeviceError, FormulaError
-from gdplay.optim.factory import check_options, lookup
+from gdplay.optim.factory import check_options, lookup, probe
 from gdplay.optim.registry import OptimizerInfo
 from gdplay.optim.schedule import Schedule
 from gdplay.problems.base import Layout, Objective
@@ -46,6 +46,10 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     schedule = build_schedule(run)
+    try:
+        probe(info, cfg.optimizer.lr, options, cfg.dtype)  # torch's own checks, and three steps
+    except ConfigError as exc:
+        raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     device = resolve_device(cfg.device, run)
     check_fits(
         run_bytes(objective.dim, cfg.steps, cfg.dtype),

@@ -119,3 +119,59 @@ def make_optimizer(info: OptimizerInfo, params: list[Any], lr: Any, options: Map
         # off for many tensors and we have one.
         kwargs["foreach"] = False
     return cls(params, lr=lr, **kwargs)
+
+
+PROBE_STEPS = 3
+
+
+def probe(info: OptimizerInfo, lr: float, options: Mapping[str, Any], dtype: str = "float64") -> None:
+    """Build the optimizer on a small parameter and take PROBE_STEPS steps on f(x) = ½‖x‖²
+    (gradient x); whatever torch raises (ZeroDivisionError for `betas: [1, 2]`, an overflow for
+    `weight_decay: 1e300`, IndexError for LBFGS `history_size: 0`) becomes a ConfigError that
+    names the option to blame and torch's reason. A value that only overflows later is a run that
+    diverges, not an error. The option is found by leaving each out in turn: the one whose
+    absence makes the probe pass; with none, lr; else the optimizer as a whole."""
+    failure = _probe_failure(info, lr, options, dtype)
+    if failure is None:
+        return
+    culprit = None
+    if options:
+        for key in options:
+            if _probe_failure(info, lr, {k: v for k, v in options.items() if k != key}, dtype) is None:
+                culprit = key
+                break
+    if culprit is None and _probe_failure(info, 1e-3, options, dtype) is None:
+        culprit = "lr"
+    value = lr if culprit == "lr" else options.get(culprit) if culprit else None
+    what = f"{culprit}={value!r}" if culprit else ", ".join(f"{k}={v!r}" for k, v in options.items()) or "these settings"
+    err = ConfigError(f"{info.name} rejects {what}: torch says {type(failure).__name__}: {failure}")
+    err.option = culprit or "name"  # type: ignore[attr-defined]
+    raise err
+
+
+def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], dtype: str) -> Exception | None:
+    import warnings
+
+    import torch
+
+    x = torch.ones(2, dtype=torch.float32 if dtype == "float32" else torch.float64, requires_grad=True)
+
+    def closure() -> Any:
+        optimizer.zero_grad()
+        loss = 0.5 * (x * x).sum()
+        loss.backward()
+        return loss
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optimizer = make_optimizer(info, [x], lr, options)
+            for _ in range(PROBE_STEPS):
+                if info.name == "lbfgs":
+                    optimizer.step(closure)
+                else:
+                    closure()
+                    optimizer.step()
+    except Exception as exc:  # noqa: BLE001 - any exception from torch here is the config's values
+        return exc
+    return None

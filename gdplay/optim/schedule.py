@@ -212,8 +212,8 @@ def _stand_in(schedule: Schedule, lr: float, steps: int) -> list[float]:
             if t + 1 < steps:
                 optimizer.step()  # torch warns when a scheduler steps before its optimizer
                 scheduler.step()
-    except (ValueError, TypeError, ZeroDivisionError, OverflowError, IndexError) as exc:
-        raise ConfigError(f"schedule {schedule.name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever torch raises for a value is the config's fault
+        raise ConfigError(f"schedule {schedule.name}: torch refuses it: {type(exc).__name__}: {exc}") from None
     if not all(math.isfinite(v) for v in out):
         raise ConfigError(f"schedule {schedule.name} gives a learning rate that is not finite")
     return out

@@ -572,7 +572,11 @@ def _solve(a: tuple[tuple[float, ...], ...], b: tuple[float, ...]) -> SpdSolutio
 
 def _quadratic_notes(d: int, p: Mapping[str, Any]) -> list[str]:
     solution = _solve(tuple(map(tuple, p["A"])), tuple(p["b"]))
+    if solution.out_of_range:
+        return ["A is positive definite, but its minimiser x* = A⁻¹b lies beyond float64's range: x* and f* are not shown"]
     if solution.x is not None:
+        if not solution.exact:
+            return [f"x* and f* were solved in float64, not exactly: the exact solve of this {d}×{d} A would take too long"]
         return []
     return [
         f"A is not positive definite (its leading {solution.failed_minor}×{solution.failed_minor} minor is ≤ 0): "

@@ -174,7 +174,7 @@ def _import(run: LoadedRun, path: Path) -> Any:
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise run.error(f"{path.name}:{exc.lineno}: syntax error: {exc.msg}", "objective", "python") from None
-    except Exception as exc:  # the user's module-level code failed: say what and where
+    except (Exception, SystemExit) as exc:  # the module-level code failed (or called sys.exit): say what and where
         sys.modules.pop(name, None)
         raise run.error(f"importing {path.name} failed: {_describe(exc)}", "objective", "python") from None
     return module
@@ -243,10 +243,15 @@ def _leaf(values: list[Any]) -> Any:
 
 def _attempt(fn: Callable[..., Any], points: Any) -> Any:
     """fn(points), or the exception it raised (the probe asks questions; it reports later)."""
+    import torch
+
     try:
-        return fn(points)
-    except Exception as exc:
+        value = fn(points)
+    except (Exception, SystemExit) as exc:  # sys.exit() in a user's function must not end gdplay
         return exc
+    if isinstance(value, torch.Tensor) and value.device != points.device:  # a meta tensor has no values
+        return ValueError(f"it returned a tensor on device {value.device}, but its input is on {points.device}")
+    return value
 
 
 def _same(values: Any, rows: list[Any]) -> bool:
@@ -304,13 +309,33 @@ def _row_by_row(fn: Callable[..., Any]) -> BatchFn:
 
 
 def _guard(fn: Callable[..., Any], label: str) -> BatchFn:
+    """The user's function as the engine calls it, checked at every evaluation (the probe saw a
+    batch of 2; a function can be right there and wrong at 1): a tensor of shape [B] (or [B, 1])
+    on the input's device, else a ConfigError naming it. Any exception it raises, SystemExit
+    included, is a ConfigError too: one line naming the function, not a traceback or a silent exit."""
+    import torch
+
     def call(points: Any) -> Any:
         try:
-            return fn(points)
+            value = fn(points)
         except ConfigError:
             raise
-        except Exception as exc:  # a user's bug becomes one line naming the function, not a traceback
+        except (Exception, SystemExit) as exc:  # a user's bug becomes one line naming the function
             raise ConfigError(f"the Python objective {label} raised {_describe(exc)}") from None
+        b = points.shape[0]
+        if not isinstance(value, torch.Tensor):
+            raise ConfigError(f"the Python objective {label} returned {type(value).__name__}, not a torch tensor")
+        if tuple(value.shape) not in ((b,), (b, 1)):
+            raise ConfigError(
+                f"the Python objective {label} returned shape {list(value.shape)} for a batch of {b} "
+                f"point{'s' if b != 1 else ''}; expected [{b}] (one value per row)"
+            )
+        if value.device != points.device:
+            raise ConfigError(
+                f"the Python objective {label} returned a tensor on device {value.device}, but its input is on "
+                f"{points.device}"
+            )
+        return value
 
     return call
 

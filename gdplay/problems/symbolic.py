@@ -291,8 +291,8 @@ Tape = tuple[tuple[Any, ...], ...]
 def tape(roots: Sequence[S]) -> tuple[Tape, tuple[int, ...]]:
     """The trees as straight-line code: (op, operands...) per shared node, in an order where each
     node comes after its operands, and the slot of each root (roots[0] is f, the rest ∂f/∂xⱼ).
-    An operand is a slot number (int) or a constant (float); a coordinate is ('x', i). Tracing this loop (torch.compile) costs a few list
-    look-ups per node instead of hashing trees."""
+    An operand is a slot number (int) or a constant (float); a coordinate is ('x', i). Tracing
+    this loop (torch.compile) costs a few list look-ups per node instead of hashing trees."""
     slots: dict[S, int] = {}
     code: list[tuple[Any, ...]] = []
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gdplay.errors import UsageError
+from gdplay.render.text import mathtext
 from gdplay.problems.base import Objective
 from gdplay.results.model import RunResult
 
@@ -244,7 +245,7 @@ def _draw_runs(
         else:
             _draw_curve(map_ax, objective, results, colors, box)
     handles = _draw_loss(loss_ax, results, colors, objective.f_min)
-    labels = [run_label(r) for r in results]
+    labels = [_text(run_label(r)) for r in results]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
     fig.suptitle(_text(describe(objective)), fontsize="medium")
     return fig, (width, height, kind, legend, box)
@@ -430,8 +431,8 @@ def _short(value: Any) -> str:
 
 
 def _text(text: str) -> str:
-    """Plain text for matplotlib: a '$' would start mathtext."""
-    return text.replace("$", r"\$")
+    """Plain text for matplotlib: a '$' would start mathtext (render/text.py escapes it)."""
+    return mathtext(text)
 
 
 # ---- sweeps: the grid as a heatmap ------------------------------------------------------------

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdplay.config.memory import check_fits, sweep_bytes
 from gdplay.config.model import LoadedRun, RandomStarts, RangeAxis, SweepConfig
 from gdplay.engine.problem import Problem
 from gdplay.errors import ConfigError, Location
@@ -273,6 +274,11 @@ def build_sweep(problem: Problem, run: LoadedRun, flags: Sequence[tuple[str, Any
     size = math.prod(len(a.values) for a in axes)
     if size > MAX_RUNS:
         raise ConfigError(f"the sweep has {size:,} runs; at most {MAX_RUNS:,} are allowed", run.locate("sweep"))
+    check_fits(
+        sweep_bytes(size, problem.objective.dim, problem.config.dtype),
+        f"the sweep ({size:,} runs of dimension {problem.objective.dim:,})",
+        run.locate("sweep"),
+    )
     setting_axes = tuple(k for k, a in enumerate(axes) if a.kind in ("optimizer", "option", "schedule"))
     settings = []
     for combo in itertools.product(*(range(len(axes[k].values)) for k in setting_axes)):
@@ -325,11 +331,27 @@ def _optimizer_values(value: Any, where: Locator) -> list[OptimizerInfo]:
 
 
 def _no_repeats(values: Sequence[Any], where: Locator) -> None:
-    seen: list[Any] = []
+    """A ConfigError at the second of two equal values; one pass with a set (linear: an axis of a
+    million values is checked in a second, where comparing each with all before it took hours)."""
+    seen: set[Any] = set()
     for i, v in enumerate(values):
-        if v in seen:
+        key = _hashable(v)
+        if key in seen:
             raise ConfigError(f"value {v!r} appears twice", where(i))
-        seen.append(v)
+        seen.add(key)
+
+
+def _hashable(value: Any) -> Any:
+    """A value as a set key with the same equality: lists and dicts as tuples (1 == 1.0 stays equal)."""
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_hashable(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", tuple(sorted((str(k), _hashable(v)) for k, v in value.items())))
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", repr(value))
+    return value
 
 
 def _axis(
@@ -413,18 +435,15 @@ def _setting(problem: Problem, axes: list[Axis], chosen: Mapping[int, Any], plac
 
 
 def _try_construct(info: OptimizerInfo, options: Mapping[str, Any], chosen: Any, axes: Any, where: Any) -> None:
-    """torch checks some combinations only when it builds the optimizer (nesterov needs momentum)."""
-    if info.torch_class is None:
-        return
-    import torch
-
-    from gdplay.optim.factory import make_optimizer
+    """torch checks some combinations only when it builds the optimizer (nesterov needs momentum)
+    or steps it (adam betas: [1, 2]): build it and take a few steps, once per setting."""
+    from gdplay.optim.factory import probe
 
     try:
-        make_optimizer(info, [torch.zeros(1, requires_grad=True)], 0.1, options)
-    except (ValueError, TypeError, RuntimeError) as exc:
+        probe(info, 0.1, options)
+    except ConfigError as exc:
         combo = ", ".join(f"{axes[k].label}={axes[k].labels[axes[k].values.index(v)]}" for k, v in chosen.items())
-        message = f"{info.name} rejects {combo or 'these options'}: {exc}"
+        message = f"{info.name} rejects {combo or 'these options'}: {exc.message.split(': ', 1)[-1]}"
         raise ConfigError(message, where() if where else None) from None
 
 
@@ -518,6 +537,7 @@ def _random_starts(problem: Problem, run: LoadedRun, spec: RandomStarts, where: 
     for b in bounds:
         if len(b) != 2 or not b[0] < b[1]:
             raise ConfigError(f"a range is [lo, hi] with lo < hi, got {b!r}", where("domain"))
+    check_fits(spec.random * dim * 8 * 3, f"{spec.random:,} random start points of dimension {dim:,}", where())
     seed = spec.seed if spec.seed is not None else run.config.seed
     generator = torch.Generator().manual_seed(seed)
     u = torch.rand((spec.random, dim), generator=generator, dtype=torch.float64)

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, JSON, overrides
-from gdplay.cli.shell import emit_json, err, guarded, out, write_atomic
+from gdplay.cli.shell import emit_json, err, guarded, out, refuse_inputs, write_atomic
 from gdplay.errors import EXIT_CONFIG, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK, GdplayError, UsageError
 
 PATHS = typer.Argument(..., help="Config files, or folders searched recursively for *.yaml and *.yml.")
@@ -39,7 +39,9 @@ def check(
     (and no expectation was missed), 2 usage error (also: nothing to check), 130 interrupted.
     """
     from gdplay.api import check as check_configs
-    from gdplay.ci.suite import ERROR, FAILED, SKIPPED
+    from gdplay.ci.suite import ERROR, FAILED, SKIPPED, discover
+
+    refuse_inputs({"--junit": junit}, discover(paths) if junit is not None else [])
 
     if every and not update:
         raise UsageError("--all only makes sense with --update")

@@ -8,7 +8,7 @@ import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
-from gdplay.cli.shell import emit_json, guarded, out
+from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs
 
 
 @command("compare", order=25)
@@ -42,6 +42,7 @@ def compare(
         from gdplay.render.plot import format_of, require_matplotlib
 
         require_matplotlib()
+        refuse_inputs({"--plot": plot}, [config])
         fmt = format_of(str(plot))
     flags = overrides(sets, steps=steps)
     planned = plan([config], flags, allow_python, bind=False)

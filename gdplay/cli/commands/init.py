@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -9,6 +10,9 @@ import typer
 from gdplay.cli.commands import command
 from gdplay.cli.shell import guarded, out
 from gdplay.errors import UsageError
+
+
+PLAIN_NAME = re.compile(r"[^\W_][\w.+-]{0,99}|_[\w.+-]{0,99}")  # a word character first: no '-flag', no '.hidden'
 
 
 @command("init", order=70)
@@ -28,6 +32,12 @@ def init(
     from gdplay.cli.shell import write_atomic
     from gdplay.teach.starter import starter_text
 
+    stem = Path(name).stem if Path(name).suffix.lower() in (".yaml", ".yml") else Path(name).name
+    if not PLAIN_NAME.fullmatch(stem) or any(not part.isprintable() for part in Path(name).parts):
+        raise UsageError(
+            f"init: {name!r} is not a plain name; use letters, digits, '_', '-', '.' and '+' "
+            "(it becomes the file's name and the run's name)"
+        )
     target = Path(name) if Path(name).suffix.lower() in (".yaml", ".yml") else Path(f"{name}.yaml")
     if target.exists() and not force:
         raise UsageError(f"{target} exists; add --force to overwrite it")

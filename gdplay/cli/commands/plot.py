@@ -8,7 +8,7 @@ import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, overrides
-from gdplay.cli.shell import guarded, out
+from gdplay.cli.shell import guarded, out, refuse_inputs
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 
 
@@ -51,6 +51,7 @@ def plot(
 
     require_matplotlib()  # before any work: the missing extra is the first thing to hear about
     target = output if output is not None else Path(config.stem + ".png")
+    refuse_inputs({"--output": target}, [config])
     fmt = format_of(str(target))
     pixels = parse_size(size) if size is not None else None
     flags = overrides(sets, steps=steps)

@@ -9,7 +9,7 @@ import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, JSON, ProgressBar, overrides
-from gdplay.cli.shell import emit_json, guarded, out
+from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
 
@@ -47,6 +47,7 @@ def run(
     from gdplay.render.check import expectation_table
     from gdplay.render.report import comparison, run_report
 
+    refuse_inputs({"--csv": csv_file, "--json-file": json_file}, configs)
     console = out()
 
     def show(judged: Any) -> None:

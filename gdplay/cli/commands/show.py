@@ -50,6 +50,14 @@ def show(
         raise UsageError(f"--dim {dim}: {entry.name} takes dimension {allowed}")
     if dim is not None and entry.dim_from_params is not None and dim != entry.dimension():
         raise UsageError(f"--dim {dim}: {entry.name}'s dimension is set by its parameters (len(b))")
+    if dim is not None:  # show computes the Hessian at each minimum: D × D numbers
+        from gdplay.config.memory import check_fits, hessian_bytes
+        from gdplay.errors import ConfigError
+
+        try:
+            check_fits(hessian_bytes(dim), f"{entry.name} in dimension {dim:,} (its Hessian at each minimum)")
+        except ConfigError as exc:
+            raise UsageError(f"--dim {dim}: {exc.message}") from None
     facts = details(entry, dim)
     if json_out:
         emit_json(document("show", **facts))

@@ -9,7 +9,7 @@ import typer
 
 from gdplay.cli.commands import command
 from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, ProgressBar, overrides
-from gdplay.cli.shell import emit_json, guarded, out, write_atomic
+from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs, write_atomic
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 
 PROGRESS_RUN_STEPS = 2_000_000  # run-steps from which a sweep takes long enough for a progress bar
@@ -52,6 +52,7 @@ def sweep(
     from gdplay.render.sweep import grid_renderable, runs_table
     from gdplay.sweeps.grid import sweep_flag
 
+    refuse_inputs({"--csv": csv_file}, configs)
     flags = [sweep_flag(text) for text in axes or []]
     console = out()
 
