@@ -328,20 +328,24 @@ def _inductor(fn: Callable[..., Any]) -> Callable[..., Any]:
 COMPILER: Callable[[Callable[..., Any]], Callable[..., Any]] = _inductor
 
 
-def _make_chunk(p: Plan, dim: int, gmax: float, n: int) -> Callable[..., Any]:
-    """n steps of the batch as a plain torch function: evaluate, check, update, n times. Returns the
-    new points and state, the records, and x, f, |∇f| of its last evaluation."""
+def _make_chunk(p: Plan, dim: int, gmax: float, n: int, replay: bool = False) -> Callable[..., Any]:
+    """n steps of the batch as a plain torch function: evaluate, check, update, n times.
+
+    The fast form (compiled) keeps per run only whether it is still going and the step of its first
+    event; it returns the new points and state, (running, stop), and x, f, |∇f| of its last
+    evaluation. The replay form (plain torch, on the few runs that stopped in a chunk) runs the
+    same chunk again from its start and also returns x, f, |∇f| at each run's stop step `at`."""
     code, outs = tape([p.value, *p.grads])
     slots = p.rule.slots(p.switches)
     step_rule = p.rule.step
     on = dict(p.switches)
 
-    def chunk(xs, state, h, t0, tol, blowup, rec):  # type: ignore[no-untyped-def]
-        running, stop, fx, ff, fg = rec
-        fx, xs = list(fx), list(xs)
+    def chunk(xs, state, h, t0, tol, blowup, running, stop, at=None):  # type: ignore[no-untyped-def]
+        xs = list(xs)
         state = [dict(zip(slots, s, strict=True)) for s in state]
         f = gn = xs[0]
         last = xs
+        kept: list[Any] = []
         for i in range(n):
             t = t0 + i
             f, *gs = run_tape(code, outs, xs)
@@ -355,15 +359,19 @@ def _make_chunk(p: Plan, dim: int, gmax: float, n: int) -> Callable[..., Any]:
             fa = f.abs()
             new = running & ~((fa <= blowup) & (gn <= gmax) & (gn >= tol) & finite_x)
             stop = torch.where(new, t, stop)
-            fx = [torch.where(new, x, y) for x, y in zip(xs, fx, strict=True)]
-            ff = torch.where(new, f, ff)
-            fg = torch.where(new, gn, fg)
             running = running & ~new
+            if replay:
+                here = at == t
+                if not kept:
+                    kept = [*xs, f, gn]
+                kept = [torch.where(here, v, k) for v, k in zip([*xs, f, gn], kept, strict=True)]
             last = list(xs)
             for d in range(dim):
                 xs[d], state[d] = step_rule(xs[d], gs[d], state[d], h, t, on)
         flat = [tuple(s[k] for k in slots) for s in state]
-        return xs, flat, (running, stop, fx, ff, fg), (last, f, gn)
+        if replay:
+            return kept
+        return xs, flat, running, stop, (last, f, gn)
 
     return chunk
 
@@ -431,13 +439,10 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
         return torch.full((batch,), fill, dtype=kind, device=device)
 
     nan = float("nan")
-    rec = (
-        torch.ones(batch, dtype=torch.bool, device=device),
-        zeros(torch.int64, spec.steps),
-        [zeros(dtype, nan) for _ in range(dim)],
-        zeros(dtype, nan),
-        zeros(dtype, nan),
-    )
+    running = torch.ones(batch, dtype=torch.bool, device=device)
+    stop = zeros(torch.int64, spec.steps)
+    fx = [zeros(dtype, nan) for _ in range(dim)]
+    ff, fg = zeros(dtype, nan), zeros(dtype, nan)
 
     def scalar(v: float, kind: torch.dtype = dtype) -> torch.Tensor:
         # shape [1], not 0-d: torch.compile would read a 0-d tensor as a number (a guard, a restart)
@@ -449,24 +454,46 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     evaluations = spec.steps + 1  # steps 0..steps are evaluated, the last one without an update after it
     whole = evaluations // CHUNK
     done = 0  # steps evaluated
+    left = batch  # runs still going
     tail: Any = None
     interrupted = False
     if fresh and batch > 1:
-        _mark_batch_dynamic(batch, xs, state, h, rec)
+        _mark_batch_dynamic(batch, xs, state, h, running, stop)
     began = time.perf_counter()
     try:
         while done < evaluations:
             n = CHUNK if done < whole * CHUNK else evaluations - done
             # The last few steps (fewer than a chunk) run the same function uncompiled.
             call = fn if n == CHUNK else _make_chunk(p, dim, gmax, n)
+            t0 = scalar(done, torch.int64)
+            before = (xs, state, running)
             if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    xs, state, rec, tail = call(xs, state, h, scalar(done, torch.int64), tol_t, blowup_t, rec)
+                    xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
             else:
-                xs, state, rec, tail = call(xs, state, h, scalar(done, torch.int64), tol_t, blowup_t, rec)
+                xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
             done += n
-            if not bool(rec[0].any()):
+            now = int(running.sum())
+            if now < left:  # some runs stopped in this chunk: replay it for them to read their state there
+                rows = torch.nonzero(before[2] & ~running).squeeze(1)
+                replay = _make_chunk(p, dim, gmax, n, replay=True)
+                kept = replay(
+                    [x[rows] for x in before[0]],
+                    [tuple(v[rows] for v in s) for s in before[1]],
+                    {k: v[rows] for k, v in h.items()},
+                    t0,
+                    tol_t,
+                    blowup_t,
+                    torch.ones(len(rows), dtype=torch.bool, device=device),
+                    stop[rows],
+                    at=stop[rows],
+                )
+                for d in range(dim):
+                    fx[d][rows] = kept[d]
+                ff[rows], fg[rows] = kept[dim], kept[dim + 1]
+                left = now
+            if not now:
                 break
             if progress is not None:
                 progress(done - 1, spec.steps)
@@ -475,7 +502,6 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     wall = time.perf_counter() - began
     if first_compile and not interrupted:
         _mark(p.key)
-    running, stop, fx, ff, fg = rec
     # Why each stopped run stopped follows from what it was at its stop step (the eager checker's
     # order: f not finite, then the gradient, the point, |f| > blowup; none of them: converged).
     fxs = torch.stack(fx, dim=1)
