@@ -208,7 +208,9 @@ print(x.tolist())
 
 def wall(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    done = subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if done.returncode not in (0, 1, 4):  # a usage or config error would time an error message
+        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.decode()[-300:]}")
     return time.perf_counter() - start
 
 
@@ -233,8 +235,8 @@ def bench_processes() -> dict[str, object]:
     run = [*gd, "run", "configs/quadratic.yaml"]
     for name, args in {
         "explain": [*gd, "explain", "configs/quadratic.yaml"],
-        "compare": [*gd, "compare", "configs/quadratic.yaml", "configs/quadratic_momentum.yaml"],
-        "check": [*gd, "check", "configs/quadratic.yaml"],
+        "compare": [*gd, "compare", "configs/quadratic.yaml"],
+        "check": [*gd, "check", "configs/regression/booth.yaml"],
         "grad": [*gd, "grad", "configs/quadratic.yaml"],
     }.items():
         out[f"{name}_over_run"] = pairs(args, run, n)
