@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint docs bench demo fuzz schema lessons clean
+.PHONY: install run test lint docs bench demo fuzz schema lessons clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# The interactive page's test runs in the system's Chromium (Playwright drives it; no browser
+# download). Installed here when missing, as root with apt-get; elsewhere the test skips, saying why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed (needs root and apt-get): the page's browser test will be skipped"
 
 run: $(STAMP)
 	$(VENV)/bin/gdplay run configs/quadratic.yaml
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
@@ -35,9 +43,10 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/speed.py --readme
+	$(PY) benchmarks/page_latency.py
 
 demo: $(STAMP)
 	$(VENV)/bin/gdplay run configs/quadratic.yaml configs/quadratic_momentum.yaml

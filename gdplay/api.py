@@ -182,6 +182,14 @@ class Runs(_Many[RunResult]):
         objective = common_objective([j.planned for j in self.judged])
         return runs_figure(objective, self._items, size=size, dpi=dpi)
 
+    def band(self, index: int = 0, seeds: int = 64, size: tuple[int, int] | None = None, dpi: int = 100) -> Any:
+        """Run `index`'s config again over `seeds` seeds (seed … seed + seeds − 1, batched at once)
+        and draw its loss: the median per step and the 10%–90% band over the seeds (a Figure)."""
+        from gdplay.analysis.noise import loss_band
+        from gdplay.render.plot import band_figure
+
+        return band_figure(loss_band(self.judged[index].planned.problem, seeds), size=size, dpi=dpi)
+
     def _renderable(self) -> Any:
         from gdplay.render.views import runs_renderable
 
@@ -299,11 +307,13 @@ def sweep(
     allow_python: bool = False,
     progress_for: Callable[[Any], Any] | None = None,
     on_result: Callable[[Any, Any], None] | None = None,
+    record: bool = False,
     **overrides: Any,
 ) -> Sweeps:
     """Run each run's grid (its `sweep:` section, with `axes` replacing or adding axes: a mapping
     key → values as in the file, e.g. {"lr": {"from": 1e-3, "to": 1, "num": 20, "scale": "log"}};
-    None drops an axis) as one batch. `rows`/`cols` pick the table's axes."""
+    None drops an axis) as one batch. `rows`/`cols` pick the table's axes. `record` keeps every
+    run's points and values at every step (result.history_x, history_f)."""
     from gdplay.engine.state import kept_state
     from gdplay.sweeps.grid import build_sweep, grid_table, run_sweep
 
@@ -314,10 +324,10 @@ def sweep(
     for grid in grids:
         with kept_state():
             if progress_for is None:
-                result = run_sweep(grid)
+                result = run_sweep(grid, record=record)
             else:
                 with progress_for(grid) as tick:
-                    result = run_sweep(grid, progress=tick)
+                    result = run_sweep(grid, progress=tick, record=record)
         table = grid_table(result, rows, cols)
         results.append(result)
         tables.append(table)
@@ -468,6 +478,8 @@ class CheckReport(_Many[Any]):
         super().__init__(cases)
         self.seconds = seconds
         self.interrupted = interrupted
+        self.not_configs: list[str] = []  # YAML files found that are not gdplay configs (not checked)
+        self.stopped_early = False  # maxfail reached: the files after it were not checked
 
     @property
     def summary(self) -> dict[str, int]:
@@ -488,6 +500,8 @@ class CheckReport(_Many[Any]):
         return document(
             "check",
             summary=self.summary,
+            not_configs=list(self.not_configs),
+            stopped=self.stopped_early,
             cases=[c.to_dict() for c in self._items],
             updated=[
                 {"file": file, "name": c.run, "quantity": c.quantity, "old": c.old, "new": c.new, "where": c.where}
@@ -510,28 +524,47 @@ def check(
     sets: Sequence[str] = (),
     allow_python: bool = False,
     on_file: Callable[[Path, list[Any]], list[Any]] | None = None,
+    exclude: Sequence[str] = (),
+    keyword: str | None = None,
+    maxfail: int | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
     **overrides: Any,
 ) -> CheckReport:
     """Run every config under `paths` (files, or folders searched for *.yaml / *.yml) that has an
     expect: block, and judge it. A broken file is an error case; the others are still checked.
-    `on_file(path, cases)` may replace a file's cases (check --update rewrites baselines there)."""
+    `on_file(path, cases)` may replace a file's cases (check --update rewrites baselines there).
+
+    `exclude`: globs of files or folders to leave out; `keyword`: a pytest-style -k expression
+    over the case ids (`file::run`); `maxfail`: stop after that many failed or broken runs; `jobs`:
+    worker processes (files are shared out, results come back in file order); `threads`: torch's
+    thread count for the runs (default 1: the same bits on every machine)."""
     import time
 
-    from gdplay.ci.suite import INTERRUPTED, check_file, discover
+    from gdplay.ci.suite import ERROR, FAILED, INTERRUPTED, check_files, find_configs
 
-    files = discover([paths] if isinstance(paths, str | Path) else list(paths))
+    not_configs: list[Path] = []
+    found = find_configs([paths] if isinstance(paths, str | Path) else list(paths), exclude, not_configs)
     began = time.perf_counter()
     cases: list[Any] = []
     interrupted = False
+    stopped = False
     try:
-        for path in files:
-            found = check_file(path, _patches(sets, overrides), allow_python)
+        for path, found_cases in check_files(
+            found, _patches(sets, overrides), allow_python, keyword=keyword, jobs=jobs, threads=threads, maxfail=maxfail
+        ):
             if on_file is not None:
-                found = on_file(path, found)
-            cases += found
-            if any(c.outcome == INTERRUPTED for c in found):
+                found_cases = on_file(path, found_cases)
+            cases += found_cases
+            if any(c.outcome == INTERRUPTED for c in found_cases):
                 interrupted = True
+                break
+            if maxfail is not None and sum(c.outcome in (FAILED, ERROR) for c in cases) >= maxfail:
+                stopped = True
                 break
     except KeyboardInterrupt:
         interrupted = True
-    return CheckReport(cases, time.perf_counter() - began, interrupted)
+    report = CheckReport(cases, time.perf_counter() - began, interrupted)
+    report.not_configs = [p.as_posix() for p in not_configs]
+    report.stopped_early = stopped
+    return report

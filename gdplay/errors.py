@@ -103,3 +103,8 @@ class FormulaError(ConfigError):
 
 class DeviceError(ConfigError):
     """The configured device cannot be used here (for example `cuda` without a GPU)."""
+
+
+class DeviceUnavailableError(DeviceError):
+    """This machine lacks the device the config names (no CUDA, too few GPUs): `check` and the
+    pytest plugin skip such a run with the reason, so one folder holds CPU and GPU baselines."""

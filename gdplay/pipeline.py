@@ -91,10 +91,12 @@ def plan(
     allow_python: bool = False,
     run_name: str | None = None,
     bind: bool = True,
+    record: bool = True,
 ) -> list[Planned]:
     """Every run of every source, built (a Python objective is probed: torch's state is kept
     around that too) and, with `bind`, its expect: block checked against the objective, before
-    any runs. Commands that do not judge (compare, explain, sweep, plot) pass bind=False."""
+    any runs. Commands that do not judge (compare, explain, sweep, plot) pass bind=False; those
+    that keep no history (check) pass record=False, so the memory rule counts what they keep."""
     from gdplay.engine.problem import build_problem
     from gdplay.engine.state import kept_state
     from gdplay.results.expect import bind as bind_expect
@@ -102,7 +104,7 @@ def plan(
     planned = []
     for loaded in selected(sources, overrides, run_name):
         with kept_state():
-            problem = build_problem(loaded, allow_python=allow_python)
+            problem = build_problem(loaded, allow_python=allow_python, record=record)
         if bind:
             objective = problem.objective
             bind_expect(loaded, objective.layout, objective.minimizers, objective.f_min)

@@ -565,7 +565,22 @@ REFERENCE = {
         0.5 * sum(x[i] * p["A"][i][j] * x[j] for i in range(len(x)) for j in range(len(x)))
         - sum(bi * xi for bi, xi in zip(p["b"], x, strict=True))
     ),
+    # on the default data set (problems/data.py: 200 generated samples, d − 1 features)
+    "least_squares": lambda x, p: _on_default_data(x, "least_squares", lambda z, y: (z - y) ** 2),
+    "logistic_regression": lambda x, p: (
+        _on_default_data(x, "logistic_regression", lambda z, y: max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z)
+        + 0.5 * p["l2"] * sum(v * v for v in x[:-1])
+    ),
 }
+
+
+def _on_default_data(x, kind, term):
+    from gdplay.problems.data import generate
+
+    data = generate(200, len(x) - 1, 0.1, 0, kind)
+    rows = zip(data.x, data.y, strict=True)
+    total = [term(sum(w * xi for w, xi in zip(x[:-1], row, strict=True)) + x[-1], y) for row, y in rows]
+    return math.fsum(total) / len(total)
 
 
 @pytest.mark.parametrize(("name", "d", "params"), CASES)

@@ -191,6 +191,7 @@ def test_json_form_of_a_check_names_its_relation_in_words_and_has_no_nan():
         "difference": None,
         "tolerance": 1e-6,
         "passed": False,
+        "used": None,  # inf (a got that is not finite uses more than any tolerance) is null in JSON
         "note": "",
     }
 
@@ -263,3 +264,14 @@ def test_run_rejects_a_builtin_argmin_of_the_wrong_dimension(cli, write_config):
     result = cli("run", write_config(text))
     assert result.exit_code == 3
     assert "cfg.yaml:4:10, key 'expect.argmin'" in result.stderr and "dimension 3" in result.stderr
+
+
+def test_each_check_reports_the_fraction_of_its_tolerance_it_used():
+    # |0.25 − 0.2| = 0.05 against atol + rtol·|0.2| = 0.1 + 0: half the tolerance.
+    (check,) = evaluate(ExpectConfig(min=0.2, atol=0.1, rtol=0.0), result([0.0, 0.0], 0.25)).checks
+    assert check.passed and check.used == pytest.approx(0.5, rel=1e-12)
+    assert check.to_dict()["used"] == pytest.approx(0.5, rel=1e-12)
+    # Tolerance 0: bit-exact uses nothing, anything else is infinitely over.
+    (exact,) = evaluate(ExpectConfig(min=0.25, atol=0.0, rtol=0.0), result([0.0, 0.0], 0.25)).checks
+    (off,) = evaluate(ExpectConfig(min=0.2, atol=0.0, rtol=0.0), result([0.0, 0.0], 0.25)).checks
+    assert exact.used == 0.0 and off.used == math.inf and not off.passed

@@ -137,8 +137,8 @@ def test_one_dimension_is_a_curve_and_diverged_runs_say_so(tmp_path):
     diverged = [r for r in results if r.status == "diverged"]
     assert [r.name for r in diverged] == ["lr=0.5"]
     assert picture.labels[3].endswith(f"(diverged at step {diverged[0].diverged_at})")
-    # The box holds every finite iterate, the ones past the blow-up limit included.
-    xs = [p[0] for r in results for p in r.history.points if math.isfinite(p[0])]
+    # The box holds every iterate of the runs that stayed bounded ...
+    xs = [p[0] for r in results if r.status != "diverged" for p in r.history.points]
     assert picture.box[0][0] < min(xs) and max(xs) < picture.box[0][1]
 
 
@@ -162,7 +162,7 @@ def test_svg_by_suffix(cli, tmp_path):
     [
         (["--size", "big"], "--size expects WIDTHxHEIGHT"),
         (["--size", "50x50"], "between 100 and 10000"),
-        (["-o", "picture.gif"], "end it in .png, .svg or .pdf"),
+        (["-o", "picture.bmp"], "end it in .png, .svg, .pdf, .gif or .html"),
     ],
 )
 def test_bad_options_are_usage_errors(cli, tmp_path, monkeypatch, args, message):
@@ -237,4 +237,177 @@ def test_a_sweep_is_drawn_as_a_heatmap_with_diverged_cells_marked(cli, tmp_path)
     sweep_result = run_sweep(build_sweep(build_problem(loaded), loaded))
     picture = render_sweep(sweep_result, grid_table(sweep_result))
     assert picture.kind == "heatmap"
-    assert picture.labels == ["diverged (any run in the cell)", "predicted stability boundary", "best setting"]
+    assert picture.labels == [
+        "diverged (any run in the cell)",
+        "did not reach tol in 200 steps",  # cells still shrinking slowly at 200 steps, left uncoloured
+        "predicted stability boundary",
+        "best setting",
+    ]
+
+
+# ---- pictures that tell the truth ------------------------------------------------------------
+
+
+def _loss_axes(picture):
+    return picture.figure.axes[1] if picture.kind != "loss" else picture.figure.axes[0]
+
+
+def _run_lines(ax):
+    return [line for line in ax.get_lines() if line.get_label().startswith("path ")]
+
+
+LESSON = ROOT / "configs" / "lessons"
+
+
+def test_loss_panel_subtracts_the_true_f_star_and_says_how_it_was_found():
+    """Before: f − (the lowest f reached), so the best run plunged to exactly 0 at its last step."""
+    from gdplay.render.plot import render
+
+    objective, results = file_runs(LESSON / "08_ill_conditioning.yaml")  # f* = 0 at (0, 0)
+    picture = render(objective, results)
+    ax = _loss_axes(picture)
+    assert "f* from the exact minimum of the quadratic" in ax.get_ylabel() and "f* = 0" in ax.get_ylabel()
+    for line, result in zip(ax.get_lines()[: len(results)], results, strict=False):
+        drawn = line.get_ydata()
+        assert drawn[-1] == pytest.approx(abs(result.final_value - 0.0), rel=1e-12, abs=1e-300)
+        assert drawn[-1] > 0  # the best run does not fall to exactly 0 at its last step
+
+
+def test_loss_panel_uses_the_minimum_search_and_plots_f_where_no_f_star(write_config):
+    from gdplay.analysis.minimum import find_minimum
+    from gdplay.render.plot import render
+
+    path = write_config(
+        "objective: {expr: 'x**4 - 3*x + y**2', init: {x: 2.0, y: 1.0}}\noptimizer: {name: sgd, lr: 0.01}\nsteps: 50\n"
+    )
+    objective, results = file_runs(path)
+    picture = render(objective, results)
+    ax = _loss_axes(picture)
+    assert "f* from the minimum search from the start" in ax.get_ylabel()
+    f_star = find_minimum(objective, [2.0, 1.0]).value
+    assert f_star == pytest.approx(-3 * (3 / 4) ** (1 / 3) * 3 / 4, rel=1e-9)  # x* = (3/4)^(1/3), f* = −(9/4)x*
+    assert ax.get_lines()[0].get_ydata()[-1] == pytest.approx(abs(results[0].final_value - f_star))
+    unbounded = write_config("objective: {expr: 'x**3', init: {x: 1.0}}\noptimizer: {name: sgd, lr: 0.01}\nsteps: 5\n")
+    objective, results = file_runs(unbounded)
+    ax = _loss_axes(render(objective, results))
+    assert ax.get_ylabel().startswith("f   (f* unknown")
+    assert list(ax.get_lines()[0].get_ydata()) == results[0].history.values  # f itself
+
+
+def test_a_diverging_run_does_not_set_the_frame_and_its_exit_is_marked():
+    """Lesson 07: before, lr = 0.5's blow-up set the box and squashed the other runs into a blob."""
+    from gdplay.render.plot import render
+
+    objective, results = file_runs(LESSON / "07_large_learning_rate.yaml")
+    picture = render(objective, results)
+    (x0, x1) = picture.box[0]
+    gone = next(r for r in results if r.status == "diverged")
+    far = max(abs(p[0]) for p in gone.history.points if math.isfinite(p[0]))
+    assert x1 - x0 < far  # the frame is the bounded runs', not the blow-up's
+    ax = picture.figure.axes[0]
+    assert ax.get_xlim() == pytest.approx((x0, x1))
+    y0, y1 = ax.get_ylim()
+    leaves = next(
+        k
+        for k, (p, v) in enumerate(zip(gone.history.points, gone.history.values, strict=True))
+        if not (x0 <= p[0] <= x1 and y0 <= v <= y1)
+    )
+    notes = [t.get_text() for t in ax.texts]
+    assert f"➜ leaves the frame at step {gone.history.steps[leaves]}" in notes
+
+
+def test_xlim_ylim_set_the_frame_and_zoom_works_for_formulas(cli, tmp_path):
+    from gdplay.render.plot import render, view_box
+
+    objective, results = file_runs(LESSON / "08_ill_conditioning.yaml")
+    picture = render(objective, results, xlim=(-1.0, 2.0), ylim=(-0.5, 0.5))
+    assert picture.figure.axes[0].get_xlim() == (-1.0, 2.0) and picture.figure.axes[0].get_ylim() == (-0.5, 0.5)
+    full, zoomed = view_box(objective, results), view_box(objective, results, zoom=True)
+    assert zoomed != full  # before: --zoom did nothing for a formula objective
+    for (a, b), (c, d) in zip(zoomed, full, strict=True):
+        assert c <= a < 0.0 < b <= d and b - a < d - c  # smaller, and the minimum (0, 0) inside
+    target = tmp_path / "z.png"
+    done = cli("plot", LESSON / "08_ill_conditioning.yaml", "-o", target, "--xlim", "-1,2", "--ylim", "-0.5,0.5")
+    assert done.exit_code == 0, done.output
+    bad = cli("plot", LESSON / "08_ill_conditioning.yaml", "-o", target, "--xlim", "3,1")
+    assert bad.exit_code == 2 and "--xlim" in bad.stderr and "LO < HI" in bad.stderr
+
+
+def test_each_run_has_its_own_line_style_and_marker_and_marked_ends():
+    from gdplay.render.plot import render
+
+    objective, results = file_runs(LESSON / "07_large_learning_rate.yaml")
+    picture = render(objective, results)
+    for ax in (picture.figure.axes[0], _loss_axes(picture)):
+        lines = _run_lines(ax) if ax is picture.figure.axes[0] else ax.get_lines()[: len(results)]
+        styles = {(line.get_linestyle(), line.get_marker()) for line in lines}
+        assert len(lines) == len(results) == len(styles)
+    ax = picture.figure.axes[0]
+    assert [line.get_label() for line in ax.get_lines()].count("start") == len(results)
+    ends = [line for line in ax.get_lines() if line.get_label() == "end"]
+    assert [line.get_marker() for line in ends] == ["X" if r.status == "diverged" else "s" for r in results]
+
+
+def test_heatmap_colours_by_steps_to_tol_marks_the_best_and_labels_decades():
+    """Before: colour was log₁₀ of the final gap, round-off in converged cells, so the darkest cell
+    was not the best; the ticks were raw grid values; a title showed a literal '^{d−1}'."""
+    import numpy as np
+
+    import gdplay
+    from gdplay.render.plot import render_sweep
+    from gdplay.sweeps.grid import grid_table
+
+    done = gdplay.sweep(CONFIGS / "sweep_quadratic.yaml")
+    result, table = done[0], done.tables[0]
+    picture = render_sweep(result, table)
+    ax = picture.figure.axes[0]
+    shade = ax.images[0].get_array()
+    expected = np.array([[np.nan if c.steps is None else c.steps for c in row] for row in table.cells])
+    assert np.array_equal(np.ma.filled(shade, np.nan), expected, equal_nan=True)
+    assert "median steps to tol" in picture.figure.axes[1].get_ylabel()
+    star = [c for c in ax.collections if c.get_offsets().shape[0] == 1][-1].get_offsets()[0]
+    best = np.unravel_index(np.nanargmin(expected), expected.shape)
+    assert (star[1], star[0]) == best == table.best  # the best cell is the fewest steps, and it is marked
+
+    rb = gdplay.sweep(
+        CONFIGS / "sweep_rosenbrock.yaml",
+        steps=50,
+        axes={"lr": {"from": 1e-5, "to": 1e-2, "num": 7, "scale": "log"}, "momentum": [0.0, 0.5]},
+    )
+    picture = render_sweep(rb[0], grid_table(rb[0]))
+    ax = picture.figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$10^{-5}$", "$10^{-4}$", "$10^{-3}$", "$10^{-2}$"]
+    assert ax.get_yticks() == pytest.approx([0, 2, 4, 6])
+    title = picture.figure.get_suptitle()
+    assert "^{d−1}" not in title and "$^{d-1}$" in title
+
+
+def test_the_page_needs_no_matplotlib_and_says_what_it_wrote(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the page draws with its own inlined plotly.js
+    target = tmp_path / "sweep.html"
+    result = cli("plot", CONFIGS / "sweep_quadratic.yaml", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert "52 runs (13 lr × 4 momentum) of 200 steps, one sweep" in " ".join(result.stdout.split())
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_heatmap_without_tol_floors_the_gap_at_the_dtypes_resolution():
+    """Before: log₁₀ of round-off (1e-12 … 1e-16) told converged cells apart at random."""
+    import numpy as np
+
+    import gdplay
+    from gdplay.render.plot import render_sweep
+
+    done = gdplay.sweep(CONFIGS / "sweep_quadratic.yaml", sets=["tol=null"])
+    result, table = done[0], done.tables[0]
+    assert result.tol is None and result.dtype == "float64"
+    picture = render_sweep(result, table)
+    shade = np.ma.filled(picture.figure.axes[0].images[0].get_array(), np.nan)
+    floor = 2.220446049250313e-16 * abs(-4 / 3)  # float64's epsilon at f* = −4/3
+    gaps = np.array([[np.nan if c.gap is None or c.diverged else c.gap for c in row] for row in table.cells])
+    at_floor = gaps < floor
+    assert at_floor.sum() >= 2  # several cells end within round-off of f*
+    assert np.allclose(shade[at_floor], np.log10(floor))  # ... and get one colour, not random ones
+    above = np.isfinite(gaps) & ~at_floor
+    assert np.allclose(shade[above], np.log10(gaps[above]))
+    assert "floored at 3e-16, the float64 resolution" in picture.figure.axes[1].get_ylabel()

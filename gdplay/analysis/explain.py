@@ -40,6 +40,7 @@ class Explanation:
     result: RunResult
     measured: Measured
     verdict: list[str]  # sentences, the first one the headline
+    noise_floor: Any = None  # analysis.noise.NoiseFloor for a run with noisy gradients
 
     @property
     def diverged(self) -> bool:
@@ -82,6 +83,8 @@ class Explanation:
                 }
             )
         )
+        if self.noise_floor is not None:
+            record["noise_floor"] = json_safe(self.noise_floor.to_dict())
         return record
 
 
@@ -106,7 +109,12 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     two_step = (method is not None and method.kind != GD) or bool(problem.options.get("momentum", 0.0))
     measured = measure_rate(points, minimum.point, two_step, problem.dtype)
     sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured)
-    return Explanation(cfg.name, objective, minimum, hessian, method, why_not, prediction, result, measured, sentences)
+    from gdplay.analysis.noise import explain_floor
+
+    floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
+    return Explanation(
+        cfg.name, objective, minimum, hessian, method, why_not, prediction, result, measured, sentences, floor
+    )
 
 
 def verdict(

@@ -16,7 +16,10 @@ Numbers are written as Python's `repr` of the float: the shortest text that read
 exactly the same double. A float32 result is widened to a double exactly, so a check right
 after an update compares equal values bit for bit.
 
-`argmin: known` and `min: known` name the literature, not a baseline: they are never rewritten.
+`argmin: known` and `min: known` name the literature, not a baseline: they are never rewritten,
+except that `argmin: known` on an objective with several global minima (Himmelblau's four) is
+pinned to the one the run reached, `argmin: {known: k}` (k indexes the objective's list of
+minimisers), so that a run which moves to another minimum fails instead of passing.
 A run that diverged is not recorded (unless it was expected to), since a baseline must not
 bless a blow-up by accident.
 """
@@ -76,6 +79,8 @@ def measured(loaded: Any, result: Any, outcome: Any, every: bool = False) -> tup
     name = loaded.config.name
     missed = {c.quantity.split(".")[0] for c in outcome.misses}
     missed |= {"max_steps" for c in outcome.misses if c.quantity == "steps"}
+    if unpinned(expect, result):
+        missed.add("argmin")  # `argmin: known` among several minima: an update pins the one reached
     wanted = [q for q in QUANTITIES if getattr(expect, q) is not None and (every or q in missed)]
     values: dict[str, Any] = {}
     skips: list[Skip] = []
@@ -83,6 +88,9 @@ def measured(loaded: Any, result: Any, outcome: Any, every: bool = False) -> tup
         why = f"{result.reason}; a baseline does not record a divergence (write status: diverged if it is intended)"
         return {}, [Skip(name, ", ".join(wanted), why)] if wanted else []
     for q in wanted:
+        if q == "argmin" and is_known(expect.argmin) and len(result.minimizers) > 1:
+            values[q] = {"known": pin(result)}
+            continue
         if getattr(expect, q) == "known":
             if q in missed:
                 skips.append(Skip(name, q, f"{q}: known is the literature's value, not a baseline; not rewritten"))
@@ -100,6 +108,30 @@ def measured(loaded: Any, result: Any, outcome: Any, every: bool = False) -> tup
         elif q == "min":
             values[q] = float(result.final_value)
     return values, skips
+
+
+def is_known(argmin: Any) -> bool:
+    """`argmin: known` or its pinned form `argmin: {known: k}`."""
+    return argmin == "known" or (isinstance(argmin, dict) and set(argmin) == {"known"})
+
+
+def unpinned(expect: Any, result: Any) -> bool:
+    """`argmin: known` on an objective with several global minima: any of them would pass."""
+    return expect.argmin == "known" and len(result.minimizers) > 1
+
+
+def pin(result: Any) -> int:
+    """The index (in the objective's list of known minimisers, as `gdplay show` lists them) of
+    the one nearest the final point."""
+    point = [float(v) for v in result.final_point]
+    distances = [math.dist(point, m) if all(map(math.isfinite, point)) else math.inf for m in result.minimizers]
+    return min(range(len(distances)), key=distances.__getitem__)
+
+
+def needs_update(loaded: Any, result: Any, outcome: Any, every: bool = False) -> bool:
+    """Whether an update has anything to do for this run: a miss, `--all`, or a known argmin to pin."""
+    expect = loaded.config.expect
+    return expect is not None and (every or not outcome.passed or unpinned(expect, result))
 
 
 def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], every: bool = False) -> Update:
@@ -124,6 +156,9 @@ def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], ever
             wanted.setdefault(loaded.index, {})[q] = new
             own: Path_ = ("expect", q) if loaded.index is None else ("runs", loaded.index, "expect", q)
             node = _find(root, own)
+            if _long_form(node):  # `argmin: {value: ..., atol: ...}`: the value is written, its tolerances stay
+                own = (*own, "value")
+                node = _find(root, own)
             if node is None and loaded.index is not None and _find(root, ("expect", q)) is not None:
                 inserts.setdefault(("runs", loaded.index), {})[q] = new
                 changes += _diff(name, _label(q, new, result), old, new, dotted(own))
@@ -138,7 +173,7 @@ def update_text(text: str, file: str, runs: Sequence[tuple[Any, Any, Any]], ever
             changes += _diff(name, _label(q, new, result), old, new, dotted(own))
     for entry, keys in inserts.items():
         edits.append(_insert(root, entry, keys, text))
-    new_text = _apply(text, edits)
+    new_text = _apply(text, edits, file)
     if new_text != text:
         _verify(new_text, file, wanted)
     return Update(new_text, changes, skips)
@@ -196,6 +231,8 @@ def _label(quantity: str, value: Any, result: Any) -> str:
 
 def _diff(run: str, quantity: str, old: Any, new: Any, where: str) -> list[Change]:
     """Changes per scalar (argmin.x, argmin.w[0]), so the report says which coordinate moved."""
+    if isinstance(new, dict) and not isinstance(old, dict):  # `known` pinned: `{known: k}`
+        return [Change(run, quantity, old, new, where)]
     if isinstance(new, dict):
         out: list[Change] = []
         for k, v in new.items():
@@ -214,6 +251,14 @@ def _diff(run: str, quantity: str, old: Any, new: Any, where: str) -> list[Chang
 # ---- the text edits --------------------------------------------------------------------------
 
 
+def _long_form(node: yaml.Node | None) -> bool:
+    """A quantity written with its own tolerances: a mapping of value, atol and rtol."""
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    return "value" in keys and keys <= {"value", "atol", "rtol"}
+
+
 def _find(node: yaml.Node | None, path: Path_) -> yaml.Node | None:
     for part in path:
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
@@ -227,6 +272,9 @@ def _find(node: yaml.Node | None, path: Path_) -> yaml.Node | None:
 
 def _replace(node: yaml.Node, new: Any, edits: list[tuple[int, int, str]], text: str) -> bool | None:
     """Queue edits that turn `node` into `new`, scalar by scalar, keeping the collection's style."""
+    if isinstance(node, yaml.ScalarNode) and node.value == "known" and isinstance(new, dict):
+        edits.append((node.start_mark.index, node.end_mark.index, yaml_text(new)))  # known -> {known: k}
+        return True
     if isinstance(node, yaml.ScalarNode) and not isinstance(new, dict | list):
         if node.value == yaml_text(new) and node.style is None:
             return True
@@ -271,17 +319,24 @@ def _add_pairs(mapping: yaml.MappingNode, pairs: list[tuple[str, Any]], text: st
     while isinstance(last, yaml.MappingNode | yaml.SequenceNode) and not last.flow_style and last.value:
         last = last.value[-1][1] if isinstance(last, yaml.MappingNode) else last.value[-1]
     end = text.find("\n", last.end_mark.index)
-    lines = "".join(f"{' ' * indent}{k}: {yaml_text(v)}\n" for k, v in pairs)
+    newline = "\r\n" if "\r\n" in text else "\n"  # the file's own line ending
+    lines = "".join(f"{' ' * indent}{k}: {yaml_text(v)}{newline}" for k, v in pairs)
     if end == -1:  # the last line has no newline
-        return (len(text), len(text), "\n" + lines.rstrip("\n"))
+        return (len(text), len(text), newline + lines.removesuffix(newline))
     return (end + 1, end + 1, lines)
 
 
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    ordered = sorted(edits, key=lambda e: (e[0], e[1]))
-    for (_, end_a, _), (start_b, _, _) in itertools.pairwise(ordered):
+def _apply(text: str, edits: list[tuple[int, int, str]], file: str = "the file") -> str:
+    # The same edit twice: two runs share one node through a YAML alias (`expect: *shared`) and
+    # measured the same value. Two different edits of one span cannot both be written.
+    ordered = sorted(set(edits), key=lambda e: (e[0], e[1]))
+    for (start_a, end_a, _), (start_b, _, _) in itertools.pairwise(ordered):
         if start_b < end_a:
-            raise GdplayError("internal error: overlapping edits; the file was left unchanged")
+            line = text.count("\n", 0, start_a) + 1
+            raise GdplayError(
+                f"{file}:{line}: runs that share this value through a YAML anchor (&name … *name) measured "
+                "different values; not updated (give each run its own expect: entry, or update them by hand)"
+            )
     ordered += _realign_comments(text, ordered)
     ordered.sort(key=lambda e: (e[0], e[1]))
     for start, end, replacement in reversed(ordered):

@@ -52,7 +52,8 @@ def run_bytes(dim: int, steps: int, dtype: str, runs: int = 1, history: bool = T
 
 
 SWEEP_TENSORS = 8  # per run and coordinate: point, gradient, start, best point, optimizer state (up to 3), slack
-RECORD_BYTES = 2_000  # per run in the result: its dozen scalars as tensors and, for --json/--csv, as Python objects and text
+# per run in the result: its dozen scalars as tensors and, for --json/--csv, as Python objects and text
+RECORD_BYTES = 2_000
 
 
 def sweep_bytes(runs: int, dim: int, dtype: str) -> float:

@@ -122,20 +122,46 @@ ExpectStatus = Literal["converged", "max_steps", "diverged"]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+# `min: {value: ..., atol: ..., rtol: ...}` in the schema editors read (validation unpacks it first).
+_LONG_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "value": {"type": "number", "description": "The expected value.", "examples": [0.0]},
+        "atol": {"type": "number", "minimum": 0, "description": "This quantity's atol.", "examples": [1.0e-9]},
+        "rtol": {"type": "number", "minimum": 0, "description": "This quantity's rtol.", "examples": [1.0e-9]},
+    },
+    "required": ["value"],
+    "additionalProperties": False,
+}
+
+
+def _add_long_form(schema: dict[str, Any]) -> None:
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        options.append(_LONG_FORM)  # type: ignore[arg-type]
+
+
 class ExpectConfig(_Strict):
     """What a run must end at, for CI (`gdplay check`, `gdplay run`, the pytest plugin).
 
     A number passes when |got − expected| <= atol + rtol·|expected| (per coordinate for argmin).
+    `argmin` and `min` may carry their own tolerances, `{value: ..., atol: ..., rtol: ...}`
+    (each overrides the block's atol or rtol for that quantity only).
     """
 
     argmin: Literal["known"] | list[Number] | dict[str, InitValue] | None = Field(
         None,
         description="The final point: variable -> number (a list for a vector variable), a list for a built-in, "
-        "or `known`: any known global minimiser of a built-in.",
+        "`known`: any known global minimiser of a built-in, or `{known: k}`: its k-th (0-based, as gdplay show "
+        "lists them); or {value: ..., atol: ..., rtol: ...} with tolerances of its own.",
         examples=[{"x": -0.3333333333333333}, "known"],
     )
     min: Number | Literal["known"] | None = Field(
-        None, description="The final value f(x), or `known`: a built-in's exact minimum.", examples=[0.0]
+        None,
+        description="The final value f(x), or `known`: a built-in's exact minimum; "
+        "or {value: ..., atol: ..., rtol: ...} with tolerances of its own.",
+        examples=[0.0],
+        json_schema_extra=lambda schema: _add_long_form(schema),
     )
     atol: NonNegative = Field(DEFAULT_ATOL, description="Absolute tolerance, >= 0.", examples=[1.0e-6])
     rtol: NonNegative = Field(
@@ -146,6 +172,46 @@ class ExpectConfig(_Strict):
     )
     max_steps: Annotated[int, Field(ge=0)] | None = Field(
         None, description="Converged (gradient norm < tol) within this many steps; needs tol.", examples=[100]
+    )
+    # Per-quantity tolerances, from `argmin: {value: ..., atol: ...}` and `min: {value: ..., rtol: ...}`
+    # (the long forms are unpacked into these before validation; they are not keys of their own).
+    argmin_atol: SkipJsonSchema[NonNegative | None] = None
+    argmin_rtol: SkipJsonSchema[NonNegative | None] = None
+    min_atol: SkipJsonSchema[NonNegative | None] = None
+    min_rtol: SkipJsonSchema[NonNegative | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_quantity(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in PER_QUANTITY:
+            if key in data:
+                quantity, bound = key.split("_")
+                raise ValueError(f"unknown key {key!r}: write {quantity}: {{value: ..., {bound}: ...}}")
+        data = dict(data)
+        for quantity in ("argmin", "min"):
+            value = data.get(quantity)
+            if isinstance(value, dict) and "value" in value and set(value) <= {"value", "atol", "rtol"}:
+                data[quantity] = value["value"]
+                for bound in ("atol", "rtol"):
+                    if bound in value:
+                        data[f"{quantity}_{bound}"] = value[bound]
+        return data
+
+    def tolerances(self, quantity: str) -> tuple[float, float]:
+        """(atol, rtol) for `argmin` or `min`: its own when written, else the block's."""
+        atol = getattr(self, f"{quantity}_atol", None)
+        rtol = getattr(self, f"{quantity}_rtol", None)
+        return (self.atol if atol is None else atol, self.rtol if rtol is None else rtol)
+    mean_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Judge argmin and min by their mean over the last N steps instead of the final step "
+        "(for noisy runs, which end anywhere in their noise floor).",
+        examples=[100],
+    )
+    median_of_last: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="As mean_of_last, with the median (per coordinate for argmin).", examples=[100]
     )
 
     @field_validator("argmin", mode="before")
@@ -166,6 +232,10 @@ class ExpectConfig(_Strict):
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 number(v, f"[{i}]: ")
+        elif isinstance(value, dict) and "known" in value:
+            k = value["known"]
+            if set(value) != {"known"} or isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"a pinned minimiser is written {{known: k}} with k = 0, 1, ...; got {value!r}")
         elif isinstance(value, dict):
             for var, v in value.items():
                 if isinstance(v, list):
@@ -183,6 +253,9 @@ class ExpectConfig(_Strict):
         if (isinstance(value, str) and value != "known") or isinstance(value, bool | list | dict):
             raise ValueError(f"expected a number or `known`, got {value!r}")
         return value
+
+
+PER_QUANTITY = ("argmin_atol", "argmin_rtol", "min_atol", "min_rtol")
 
 
 class RangeAxis(_Strict):
@@ -256,6 +329,41 @@ class SweepConfig(RootModel[dict[str, SweepAxis]]):
     model_config = ConfigDict(frozen=True, strict=True)
 
 
+class NoiseConfig(_Strict):
+    """Gradient noise, added after autograd and before the update (see gdplay/engine/noise.py).
+
+    gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ); ξ ~ N(0, I), a fresh draw per step and run.
+    """
+
+    sigma: NonNegative = Field(description="Noise scale σ, >= 0 (0: the exact gradient).", examples=[0.5])
+    kind: Literal["gaussian", "multiplicative"] = Field(
+        "gaussian", description="gaussian: g + σ·ξ; multiplicative: g·(1 + σ·ξ).", examples=["gaussian"]
+    )
+
+
+class GenerateConfig(_Strict):
+    """A synthetic data set: x ~ N(0, I_d), y = w·x + b + noise·ε with w = (1, −1, 1, ...), b = 0.5
+    (for logistic_regression y = 1 when that is > 0, else 0)."""
+
+    n: Annotated[int, Field(ge=1, le=10_000_000)] = Field(description="Number of samples.", examples=[200])
+    d: Annotated[int, Field(ge=1, le=10_000)] = Field(2, description="Number of features.", examples=[2])
+    noise: NonNegative = Field(0.1, description="Standard deviation of the target noise ε.", examples=[0.1])
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Seed of the generator.", examples=[0])
+
+
+class DataGenerate(_Strict):
+    """`data: {generate: {n, d, noise, seed}}`."""
+
+    generate: GenerateConfig = Field(description="Generate the data set.", examples=[{"n": 200, "d": 2}])
+
+
+# `data:` is a file name or {generate: ...}; the tags carry brackets so that error locations drop them.
+DataSource = Annotated[
+    Annotated[str, Tag("[file]")] | Annotated[DataGenerate, Tag("[generate]")],
+    Discriminator(lambda v: "[generate]" if isinstance(v, dict | DataGenerate) else "[file]"),
+]
+
+
 class RunConfig(_Strict):
     """One optimisation run, fully resolved."""
 
@@ -300,6 +408,29 @@ class RunConfig(_Strict):
         None,
         description="Axes of a sweep (`gdplay sweep`), e.g. {lr: [0.1, 0.3]}.",
         examples=[{"lr": {"from": 0.01, "to": 0.4, "num": 8}, "momentum": [0.0, 0.5, 0.9]}],
+    )
+    noise: NoiseConfig | None = Field(
+        None,
+        description="Gradient noise added before every update, e.g. {sigma: 0.5} (see docs/noise.md).",
+        examples=[{"sigma": 0.5, "kind": "gaussian"}],
+    )
+    data: DataSource | None = Field(
+        None,
+        description="The data set of least_squares or logistic_regression: a CSV file (relative to the config) "
+        "or {generate: {n, d, noise, seed}}.",
+        examples=["points.csv", {"generate": {"n": 200, "d": 2, "noise": 0.1, "seed": 0}}],
+    )
+    features: list[str] | None = Field(
+        None, description="CSV columns used as features (default: every column but the target).", examples=[["x1"]]
+    )
+    target: str | None = Field(None, description="CSV column of the target (default: the last).", examples=["y"])
+    batch_size: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Samples per gradient (default: the whole data set, the exact gradient).", examples=[16]
+    )
+    sampling: Literal["shuffle", "replacement"] = Field(
+        "shuffle",
+        description="shuffle: epochs without replacement; replacement: each batch drawn independently.",
+        examples=["shuffle"],
     )
 
     @field_validator("device")
@@ -536,6 +667,14 @@ def _check_expect(run: LoadedRun) -> None:
         return
     if expect.argmin is None and expect.min is None and expect.status is None and expect.max_steps is None:
         raise run.error("expect has nothing to check: give argmin, min, status or max_steps", "expect")
+    argmin = expect.argmin
+    if isinstance(argmin, dict) and set(argmin) == {"known"} and objective.name is None:
+        raise run.error(
+            "argmin: {known: k} needs a built-in objective (objective.name); for a formula write the point",
+            "expect",
+            "argmin",
+        )
+    _check_statistic(run)
     for key in ("argmin", "min"):
         if getattr(expect, key) == "known" and objective.name is None:
             raise run.error(
@@ -551,7 +690,8 @@ def _check_expect(run: LoadedRun) -> None:
             raise run.error("max_steps means 'converged within so many steps', which needs tol", "expect", "max_steps")
         if expect.status not in (None, "converged"):
             raise run.error(f"max_steps needs status converged, not {expect.status}", "expect", "max_steps")
-    argmin = expect.argmin
+    if isinstance(argmin, dict) and set(argmin) == {"known"}:
+        return  # pinned: checked against the objective's minimisers when it is built (results.expect.bind)
     if isinstance(argmin, list) and isinstance(objective.init, dict):
         raise run.error(
             "for a formula argmin maps each variable to its value, e.g. {x: 1.0, y: 2.0}", "expect", "argmin"
@@ -579,6 +719,26 @@ def _check_expect(run: LoadedRun) -> None:
             ):
                 want = f"a list of {len(start)} numbers" if isinstance(start, list) else "a number"
                 raise run.error(f"expected {want}, as in init, got {value!r}", "expect", "argmin", var)
+
+
+def _check_statistic(run: LoadedRun) -> None:
+    """mean_of_last / median_of_last: one of them, over argmin or min, at most steps + 1 records."""
+    expect = run.config.expect
+    if expect is None:
+        return
+    given = [k for k in ("mean_of_last", "median_of_last") if getattr(expect, k) is not None]
+    if len(given) > 1:
+        raise run.error("give mean_of_last or median_of_last, not both", "expect", given[1])
+    if not given:
+        return
+    key = given[0]
+    if expect.argmin is None and expect.min is None:
+        raise run.error(f"{key} averages argmin and min: give one of them", "expect", key)
+    n = getattr(expect, key)
+    if n > run.config.steps + 1:
+        raise run.error(
+            f"{key} = {n}, but a run of {run.config.steps} steps records {run.config.steps + 1} points", "expect", key
+        )
 
 
 def _translate(exc: ValidationError, run: LoadedRun) -> ConfigError:

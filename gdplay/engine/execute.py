@@ -47,9 +47,26 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         record=record,
         schedule=problem.schedule,
         engine=cfg.engine or "auto",
+        noise=noise_spec(problem, [0], [cfg.noise.sigma if cfg.noise else 0.0]),
     )
     trace = run_batch(spec, progress)
     return result_from_trace(problem, trace, 0)
+
+
+def noise_spec(problem: Problem, offsets: Any, sigmas: Any) -> Any:
+    """The engine's NoiseSpec for rows with seeds `seed + offset` and these noise scales (None:
+    exact gradients). Offsets, not seeds, travel in int64 tensors: a seed may be up to 2⁶⁴ − 1."""
+    from gdplay.engine.noise import NoiseSpec, keys_tensor, run_key
+
+    cfg = problem.config
+    sigma = torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1)
+    if problem.minibatch is None and not bool((sigma > 0).any()):
+        return None
+    offset_list = torch.as_tensor(offsets, dtype=torch.int64).reshape(-1).tolist()
+    cache: dict[int, tuple[int, int]] = {}
+    pairs = [cache.setdefault(o, run_key(cfg.seed + o, problem.stream)) for o in offset_list]
+    kind = cfg.noise.kind if cfg.noise is not None else "gaussian"
+    return NoiseSpec(keys=keys_tensor(pairs), sigma=sigma, kind=kind, minibatch=problem.minibatch)
 
 
 def seed_generators(seed: int, device: torch.device) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from gdplay.config.memory import check_fits, run_bytes
 from gdplay.config.model import LoadedRun, RunConfig
-from gdplay.errors import ConfigError, DeviceError, FormulaError
+from gdplay.errors import ConfigError, DeviceUnavailableError, FormulaError
 from gdplay.optim.factory import check_options, lookup, probe
 from gdplay.optim.registry import OptimizerInfo
 from gdplay.optim.schedule import Schedule
@@ -32,9 +32,12 @@ class Problem:
     device: str
     dtype: str
     schedule: Schedule | None = None
+    stream: int = 0  # the run's index in its file: with seed, the key of its random streams
+    minibatch: Any = None  # engine.noise.Minibatch when batch_size < the data set's size
 
 
-def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
+def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = True) -> Problem:
+    """`record`: whether the run will keep its history (the memory it needs depends on it)."""
     cfg = run.config
     objective = build_objective(run, allow_python)
     try:
@@ -51,11 +54,13 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     device = resolve_device(cfg.device, run)
+    kept = "its history keeps every step" if record else "without its history"
     check_fits(
-        run_bytes(objective.dim, cfg.steps, cfg.dtype),
-        f"a run of {cfg.steps} steps in dimension {objective.dim} (its history keeps every step)",
+        run_bytes(objective.dim, cfg.steps, cfg.dtype, history=record),
+        f"a run of {cfg.steps} steps in dimension {objective.dim} ({kept})",
         run.locate("steps"),
     )
+    minibatch = _minibatch(run, objective, info)
     return Problem(
         name=cfg.name,
         config=cfg,
@@ -66,7 +71,35 @@ def build_problem(run: LoadedRun, allow_python: bool = False) -> Problem:
         device=device,
         dtype=cfg.dtype,
         schedule=schedule,
+        stream=run.index or 0,
+        minibatch=minibatch,
     )
+
+
+def _minibatch(run: LoadedRun, objective: Objective, info: OptimizerInfo) -> Any:
+    """The checked minibatch setting (None: the exact gradient); noise and minibatches need an
+    optimizer that takes the gradient it is given."""
+    cfg = run.config
+    data = objective.facts.get("data")
+    stochastic = (cfg.noise is not None and cfg.noise.sigma > 0) or cfg.batch_size is not None
+    if stochastic and info.name == "lbfgs":
+        key = "noise" if cfg.noise is not None else "batch_size"
+        raise run.error("lbfgs evaluates its own gradients in a line search: it cannot take noisy ones", key)
+    if data is None:
+        for key in ("batch_size", "data", "features", "target"):
+            if getattr(cfg, key) is not None:
+                raise run.error(f"{key} applies to an objective on data (least_squares, logistic_regression)", key)
+        if "sampling" in run.raw:
+            raise run.error("sampling applies to an objective on data (least_squares, logistic_regression)", "sampling")
+        return None
+    n = data.n
+    if cfg.batch_size is None or cfg.batch_size == n:
+        return None
+    if cfg.batch_size > n:
+        raise run.error(f"batch_size {cfg.batch_size} is larger than the data set ({n} samples)", "batch_size")
+    from gdplay.engine.noise import Minibatch
+
+    return Minibatch(n=n, size=cfg.batch_size, sampling=cfg.sampling, sample_fn=data.sample_fn)
 
 
 def build_schedule(run: LoadedRun) -> Schedule | None:
@@ -140,8 +173,12 @@ def resolve_device(device: str, run: LoadedRun | None = None) -> str:
     if device.startswith("cuda"):
         where = run.locate("device") if run else None
         if not torch.cuda.is_available():
-            raise DeviceError("device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where)
+            raise DeviceUnavailableError(
+                "device 'cuda' was asked for, but CUDA is not available here (use cpu or auto)", where
+            )
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where)
+            raise DeviceUnavailableError(
+                f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)", where
+            )
     return device

@@ -156,6 +156,7 @@ class BatchSpec:
     which: torch.Tensor | None = None  # [B] int64 on the CPU
     rowwise: bool = True  # False: serve per-row sgd options with torch.optim parameter groups instead
     engine: str = "eager"  # eager | compiled | auto: see gdplay/engine/compiled.py
+    noise: Any = None  # engine.noise.NoiseSpec: stochastic gradients (noise, minibatches), per row
 
     def resolved(self) -> tuple[tuple[Setting, ...], torch.Tensor]:
         batch = self.starts.shape[0]
@@ -478,6 +479,8 @@ def _run_parts(spec: BatchSpec, parts: list[_Part], progress: Progress, flat: bo
         cap = max(CHUNK, min(MAX_CHUNK, CHUNK_VALUES_GPU // batch))
     state = _Checker(batch, dim, steps, spec.tol, spec.blowup, device, dtype, spec.record)
     xs, fs, gs = state.xs, state.fs, state.gs
+    # Stochastic gradients replace the exact ones after they are recorded (engine/noise.py).
+    noise = spec.noise.bind(torch.cat([p.rows for p in parts]), dtype, device) if spec.noise is not None else None
     # LBFGS's steps cost many evaluations each: check after every one.
     size = 1 if flat and parts[0]._closure is not None else min(CHUNK, cap)  # type: ignore[attr-defined]
     check_at = min(size - 1, steps)
@@ -522,6 +525,8 @@ def _run_parts(spec: BatchSpec, parts: list[_Part], progress: Progress, flat: bo
                 check_at = min(t + size, steps)
             if t == steps:
                 break
+            if noise is not None:
+                noise.apply(t, x, leaves)
             for step in steppers:
                 step(t, x)
             if single:

@@ -33,6 +33,10 @@ def builtin_objective(run: LoadedRun) -> Objective:
     except ParamError as exc:
         path = ("objective", "params", exc.key) if exc.key else ("objective", "params")
         raise run.error(exc.message, *path, hint=exc.hint) from None
+    if entry.extra.get("data"):
+        from gdplay.problems.data import data_objective
+
+        return data_objective(run, entry.name, entry.formula, params, entry.facts(3, params).notes[:2])
     dim = _dimension(run, entry, params)
     # Before building a start of `dim` numbers: a dimension of 10**12 must be an error, not a hang.
     check_fits(dim * DTYPE_BYTES[run.config.dtype], f"dimension {dim}", run.locate("objective", "dim"))

@@ -619,3 +619,75 @@ def quadratic(x: Any, p: Mapping[str, Any]) -> Any:
     a = p["A"] if isinstance(p["A"], torch.Tensor) else torch.as_tensor(p["A"], dtype=x.dtype, device=x.device)
     b = p["b"] if isinstance(p["b"], torch.Tensor) else torch.as_tensor(p["b"], dtype=x.dtype, device=x.device)
     return 0.5 * ((x @ a) * x).sum(dim=-1) - (x * b).sum(dim=-1)
+
+
+# ---- objectives on data (gdplay/problems/data.py): the parameters are (w₁, ..., w_d, b) ----------
+
+
+def _data_minimizers(kind: str) -> Any:
+    from gdplay.problems.data import default_facts
+
+    return lambda d, p: default_facts(kind, d, float(p.get("l2", 0.0)))[0]
+
+
+def _data_f_min(kind: str) -> Any:
+    from gdplay.problems.data import default_facts
+
+    return lambda d, p: default_facts(kind, d, float(p.get("l2", 0.0)))[1]
+
+
+_DATA_NOTE = (
+    "a model on data: give data: FILE.csv (with features: and target:) or data: {generate: {n, d, noise, seed}}; "
+    "without it, 200 generated samples with d = dim − 1 features (see docs/noise.md); batch_size gives minibatches"
+)
+
+
+@builtin(
+    formula="f(w, b) = (1/n)·Σᵢ (w·xᵢ + b − yᵢ)²",
+    dims=None,
+    default_dim=3,
+    min_dim=2,
+    params={},
+    domain=(-5.0, 5.0),
+    start=lambda d: [0.0] * d,
+    minimizers=_data_minimizers("least_squares"),
+    f_min=_data_f_min("least_squares"),
+    reference="Gauss 1809; the normal equations, e.g. Nocedal & Wright 2006, §10.2",
+    notes=(
+        _DATA_NOTE,
+        "the minimiser solves the normal equations X̃ᵀX̃·θ = X̃ᵀy (X̃ = [X, 1]), in float64; "
+        "the Hessian is (2/n)·X̃ᵀX̃ everywhere",
+    ),
+    extra={"data": True},
+)
+def least_squares(x: Any, p: Mapping[str, Any]) -> Any:
+    """f(w, b) = mean of (w·xᵢ + b − yᵢ)² over the data set (here: the default generated one)."""
+    from gdplay.problems.data import builtin_value
+
+    return builtin_value(x, "least_squares", 0.0)
+
+
+@builtin(
+    formula="f(w, b) = (1/n)·Σᵢ [log(1 + e^{zᵢ}) − yᵢ·zᵢ] + (l2/2)·‖w‖², zᵢ = w·xᵢ + b",
+    dims=None,
+    default_dim=3,
+    min_dim=2,
+    params={"l2": 0.0},
+    domain=(-5.0, 5.0),
+    start=lambda d: [0.0] * d,
+    minimizers=_data_minimizers("logistic_regression"),
+    f_min=_data_f_min("logistic_regression"),
+    check=lambda p: _positive("logistic_regression", p, "l2", allow_zero=True),
+    reference="Cox 1958, J. R. Stat. Soc. B 20:215; Hastie, Tibshirani & Friedman 2009, §4.4",
+    notes=(
+        _DATA_NOTE,
+        "targets are 0 or 1; the minimiser is found by Newton's method in float64 (there is none when the "
+        "classes are separable and l2 = 0)",
+    ),
+    extra={"data": True},
+)
+def logistic_regression(x: Any, p: Mapping[str, Any]) -> Any:
+    """f(w, b) = mean log-loss + (l2/2)·‖w‖² over the data set (here: the default generated one)."""
+    from gdplay.problems.data import builtin_value
+
+    return builtin_value(x, "logistic_regression", float(p["l2"]))

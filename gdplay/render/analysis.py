@@ -187,4 +187,33 @@ def explain_renderable(objective: Objective, e: Explanation) -> RenderableType:
     verdict = Text("verdict: ", style="bold")
     for i, sentence in enumerate(e.verdict):
         verdict.append(("" if i == 0 else "\n") + sentence, style="bold" if i == 0 else "")
+    if e.noise_floor is not None:
+        return Group(Text(f"{e.name}: {objective.formula}", style="bold"), facts, verdict, noise_floor(e.noise_floor))
     return Group(Text(f"{e.name}: {objective.formula}", style="bold"), facts, verdict, Text(""))
+
+
+def noise_floor(nf: Any) -> RenderableType:
+    """The noise-floor section of explain: the setting, the formula, predicted and measured, the verdict."""
+    table = Table(show_header=False, title="noise floor", title_justify="left", title_style="bold")
+    table.add_column(style="bold")
+    table.add_column()
+    _row(table, "noise", nf.setting)
+    if nf.predicted is not None:
+        _row(table, "rule", nf.rule)
+        _row(table, "predicted", f"E‖x − x*‖² = {fmt(nf.predicted, 6)}")
+    else:
+        _row(table, "predicted", Text(f"— ({nf.why_not})", style="yellow"))
+    m = nf.measured
+    if m is not None:
+        _row(
+            table,
+            "measured",
+            f"{fmt(m.mean, 6)}  (95% interval {fmt(m.low, 6)} to {fmt(m.high, 6)}; "
+            f"{m.samples} seeded runs batched at once, at step {nf.steps})",
+        )
+    style = {True: "green", False: "bold red", None: "yellow"}[nf.agree]
+    text = Text("noise floor: ", style="bold")
+    text.append(nf.sentences[0], style=style)
+    for sentence in nf.sentences[1:]:
+        text.append("\n" + sentence)
+    return Group(table, text, Text(""))

@@ -124,8 +124,8 @@ def changes(made: Sequence[tuple[str, Change]], left: Sequence[tuple[str, Skip]]
     lines = [
         Text.assemble(
             ("updated: ", "green"),
-            f"{config}::{c.run}: {c.quantity}: {number(c.old) if c.old is not None else '(inherited)'}"
-            f" -> {number(c.new)} (at {c.where})",
+            f"{config}::{c.run}: {c.quantity}: {_value(c.old) if c.old is not None else '(inherited)'}"
+            f" -> {_value(c.new)} (at {c.where})",
         )
         for config, c in made
     ]
@@ -133,6 +133,13 @@ def changes(made: Sequence[tuple[str, Change]], left: Sequence[tuple[str, Skip]]
         Text.assemble(("not updated: ", "yellow"), f"{config}::{s.run}: {s.quantity}: {s.why}") for config, s in left
     ]
     return lines
+
+
+def _value(value: object) -> str:
+    """A recorded value as the file shows it ({known: 3} for a pinned minimiser)."""
+    from gdplay.ci.baseline import yaml_text
+
+    return yaml_text(value) if isinstance(value, dict) else number(value)
 
 
 def summary_line(cases: Sequence[Case], seconds: float) -> Text:
@@ -146,3 +153,93 @@ def summary_line(cases: Sequence[Case], seconds: float) -> Text:
     if counts[INTERRUPTED]:
         parts.append(Text("interrupted", style="yellow"))
     return Text(", ").join(parts) + Text(f" in {seconds:.2f} s")
+
+
+# ---- CI: near misses, the slowest runs, GitHub annotations and step summary ----------------
+
+
+def near_misses(cases: Sequence[Case], above: float) -> list[str]:
+    """Checks that passed but used more than `above` of their tolerance: drift, before it fails."""
+    lines = []
+    for case in cases:
+        if case.outcome_checks is None:
+            continue
+        for check in case.outcome_checks.checks:
+            used = check.used
+            if check.passed and used is not None and used > above:
+                lines.append(f"{case.id}: {check.quantity} used {used:.0%} of its tolerance ({check.describe()})")
+    return lines
+
+
+def slowest(cases: Sequence[Case], count: int) -> list[str]:
+    """The `count` slowest runs (0: all), slowest first: seconds and id."""
+    ran = sorted((c for c in cases if c.result is not None), key=lambda c: -float(c.result.wall_time_s))
+    return [f"{float(c.result.wall_time_s):8.3f} s  {c.id}" for c in (ran[:count] if count else ran)]
+
+
+def _escape_data(text: str) -> str:
+    """GitHub workflow commands: the message part escapes %, CR and LF."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """... and a property value also : and , (they separate the properties)."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(cases: Sequence[Case], warn_above: float | None = None) -> list[str]:
+    """`check --format github`: an `::error` workflow command per missed check, at the line of the
+    expect: key that missed (GitHub shows it on the pull request's diff), one per broken config at
+    the line its error names, and with --warn-above a `::warning` per near miss. No token or
+    third-party action is needed: the runner reads these lines from the log."""
+    lines = []
+    for case in cases:
+        file = _escape_property(case.config)
+        if case.outcome == FAILED and case.outcome_checks is not None:
+            for check in case.outcome_checks.misses:
+                line = case.key_line(check.quantity)
+                title = _escape_property(f"gdplay check: {case.run}: {check.quantity} missed")
+                where = f"file={file}" + (f",line={line}" if line else "")
+                lines.append(f"::error {where},title={title}::{_escape_data(check.describe())}")
+        elif case.outcome in (ERROR, INTERRUPTED):
+            where = f"file={file}" + (f",line={case.line}" if case.line else "")
+            title = _escape_property(f"gdplay check: {case.run or case.config}: {case.outcome}")
+            lines.append(f"::error {where},title={title}::{_escape_data(case.message)}")
+        if warn_above is not None and case.outcome_checks is not None:
+            for check in case.outcome_checks.checks:
+                used = check.used
+                if check.passed and used is not None and used > warn_above:
+                    line = case.key_line(check.quantity)
+                    title = _escape_property(f"gdplay check: {case.run}: {check.quantity} near its tolerance")
+                    where = f"file={file}" + (f",line={line}" if line else "")
+                    lines.append(
+                        f"::warning {where},title={title}::{_escape_data(f'used {used:.0%}: ' + check.describe())}"
+                    )
+    return lines
+
+
+def _md(text: str) -> str:
+    """A Markdown table cell: pipes escaped, one line."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(cases: Sequence[Case], seconds: float, warn_above: float | None = None) -> str:
+    """The `$GITHUB_STEP_SUMMARY` page: the tally, then a row per run with its result and the
+    largest fraction of a tolerance any of its checks used (so drift shows before a failure)."""
+    counts = tally(cases)
+    head = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k in (PASSED, FAILED))
+    rows = ["| config | run | result | checks | most of a tolerance used |", "|---|---|---|---|---:|"]
+    for case in cases:
+        checks, worst = "", ""
+        if case.outcome_checks is not None:
+            n = len(case.outcome_checks.checks)
+            checks = f"{n - len(case.outcome_checks.misses)}/{n}"
+            used = [(c.used, c.quantity) for c in case.outcome_checks.checks if c.used is not None]
+            if used:
+                fraction, quantity = max(used)
+                worst = f"{fraction:.0%} ({quantity})" if fraction != float("inf") else f"∞ ({quantity})"
+                if warn_above is not None and fraction > warn_above and fraction <= 1:
+                    worst += " ⚠"
+        label = OUTCOME_LABEL[case.outcome]
+        rows.append(f"| {_md(case.config)} | {_md(case.run or '—')} | {label} | {checks} | {worst} |")
+    return f"### gdplay check\n\n{head} in {seconds:.2f} s\n\n" + "\n".join(rows) + "\n\n"

@@ -5,14 +5,21 @@
     1-D objective:  the curve f(x) with every run's iterates (x_t, f(x_t)) on it, and the loss.
     more:           the loss alone.
 
-The loss is |f(x_t) − f*| when the exact minimum f* is known, else f(x_t) − min f (the
-lowest f any run reached), on a log scale; where it is exactly 0 the axis is symlog
-(linear below the smallest positive gap), so no point is dropped.
+The loss is |f(x_t) − f*| with a true f*, and the axis says how f* was found: the objective's
+known minimum, the exact minimum of a quadratic (one Newton step), or the minimum search of
+`gdplay explain` (L-BFGS then Newton) from each run's start. Where no f* can be found the
+panel plots f itself and says so (never f − the lowest f reached: that puts the best run at
+0 on its last step whatever it did). On a log scale; where a gap is exactly 0 the axis is
+symlog (linear below the smallest positive gap), so no point is dropped.
 
 The box: for a built-in, its search domain (Builtin.domain); for any other objective,
 the box around every path and known minimiser with a margin; either way widened to
-take in every finite point of every path. Nothing is smoothed, clipped or thinned:
-a diverged run is drawn up to its last finite point and its legend entry says so.
+take in every finite point of every run that stayed bounded. A diverged run does not set
+the frame (it would squash the others into a blob): it is drawn up to where it leaves the
+frame, and that exit is marked ➜ with its step. `xlim`/`ylim` set the frame by hand; `zoom`
+frames the paths (a built-in) or the last half of each bounded path and the minimum (any
+other objective). Each run has its own line style and marker, its start ○ and its end ■
+(✕ where it diverged). Nothing is smoothed or thinned.
 Contour levels are log-spaced above the minimum when the values span more than
 three decades. The grid is evaluated with one call of the objective's batched fn.
 
@@ -24,6 +31,7 @@ needed) and returned as bytes for the shell to write.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -32,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from gdplay.errors import UsageError
-from gdplay.render.text import mathtext
 from gdplay.problems.base import Objective
+from gdplay.render.text import mathtext
 from gdplay.results.model import RunResult
 
 DEFAULT_SIZE = (1200, 500)  # pixels
@@ -57,6 +65,7 @@ class Picture:
     kind: str  # contour | curve | loss
     labels: list[str]  # the legend entries, one per run, read back from the drawn legend
     box: list[tuple[float, float]]  # the drawn range of each coordinate (contour and curve)
+    figure: Any = None  # the matplotlib Figure itself, for tests that read the drawing back
 
 
 def require_matplotlib() -> None:
@@ -68,11 +77,17 @@ def require_matplotlib() -> None:
         raise UsageError(INSTALL_HINT) from None
 
 
-def format_of(path: str) -> str:
-    """The picture format a file name asks for: png, svg or pdf (by its suffix)."""
+KINDS = (*FORMATS, "gif", "html")  # what `gdplay plot -o` writes: static pictures, an animation, a page
+
+
+def format_of(path: str, allowed: Sequence[str] = FORMATS) -> str:
+    """The picture format a file name asks for, by its suffix: png, svg or pdf (and whatever else
+    `allowed` names: gif, html for `gdplay plot`)."""
     suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise UsageError(f"cannot tell the picture format of {path!r}: end it in .png, .svg or .pdf")
+    if suffix not in allowed:
+        names = [f".{k}" for k in allowed]
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+        raise UsageError(f"cannot tell the picture format of {path!r}: end it in {listed}")
     return suffix
 
 
@@ -123,10 +138,35 @@ def finite_points(results: Sequence[RunResult]) -> list[list[float]]:
     return points
 
 
-def view_box(objective: Objective, results: Sequence[RunResult], zoom: bool = False) -> list[tuple[float, float]]:
-    """The range of each coordinate to draw: a built-in's domain (unless `zoom`), else the box around
-    the paths and known minimisers with a margin; either way taking in every finite point."""
-    points = finite_points(results) + [list(m) for m in objective.minimizers]
+def bounded(results: Sequence[RunResult]) -> list[RunResult]:
+    """The runs that did not diverge (all of them when every run diverged: something must set the frame)."""
+    kept = [r for r in results if r.status != "diverged"]
+    return kept or list(results)
+
+
+def view_box(
+    objective: Objective,
+    results: Sequence[RunResult],
+    zoom: bool = False,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> list[tuple[float, float]]:
+    """The range of each coordinate to draw.
+
+    Default: a built-in's domain, else the box around the bounded runs' paths and the known
+    minimisers with a margin; either way taking in every finite point of every bounded run.
+    zoom: the box around the bounded paths (a built-in), or around the last half of each bounded
+    path and the known minimisers (any other objective, whose default box already is the paths').
+    xlim, ylim: the range of the first and second coordinate, as given.
+    """
+    framed = bounded(results)
+    points = finite_points(framed) + [list(m) for m in objective.minimizers]
+    if zoom and builtin_domain(objective) is None:
+        tails = []
+        for r in framed:
+            path = _finite_path(r)
+            tails += path[len(path) // 2 :]
+        points = tails + [list(m) for m in objective.minimizers] or points
     if not points:
         points = [list(objective.start)]
     domain = None if zoom else builtin_domain(objective)
@@ -142,20 +182,83 @@ def view_box(objective: Objective, results: Sequence[RunResult], zoom: bool = Fa
         else:
             lo, hi = lo - pad, hi + pad
         box.append((lo, hi))
+    for d, given in enumerate((xlim, ylim)):
+        if given is not None and d < objective.dim:
+            box[d] = (float(given[0]), float(given[1]))
     return box
 
 
-def loss_series(results: Sequence[RunResult], f_min: float | None) -> tuple[list[list[float]], str]:
-    """Per run, the gap drawn in the loss panel (inf where f is not finite), and its axis label."""
-    if f_min is None:
-        finite = [v for r in results if r.history for v in r.history.values if math.isfinite(v)]
-        floor, label = (min(finite) if finite else 0.0), "f − min f   (min f: the lowest f reached)"
+def parse_limits(text: str, flag: str) -> tuple[float, float]:
+    """'-2,3' (or '-2:3') -> (-2.0, 3.0), lo < hi."""
+    parts = re.split(r"\s*[,:]\s*", text.strip())
+    try:
+        lo, hi = (float(v) for v in parts)
+    except ValueError:
+        raise UsageError(f"{flag} expects LO,HI such as -2,3; got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise UsageError(f"{flag} {text}: expects two finite numbers LO < HI")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class FStar:
+    """The f* the loss panel subtracts, per run (None: not known), and how it was found, in words."""
+
+    values: list[float | None]
+    source: str
+
+    @property
+    def known(self) -> bool:
+        return all(v is not None for v in self.values)
+
+
+def f_star(objective: Objective, results: Sequence[RunResult]) -> FStar:
+    """f* for each run: the objective's known minimum; else, for a quadratic, its exact minimum (one
+    Newton step); else the minimum that explain's search (L-BFGS, then Newton) finds from the run's
+    start. None where none can be found."""
+    starts = [tuple(r.history.points[0]) if r.history and r.history.points else tuple(objective.start) for r in results]
+    return f_star_at(objective, starts)
+
+
+def f_star_at(objective: Objective, starts: Sequence[tuple[float, ...]]) -> FStar:
+    """f* for runs from each of `starts` (see f_star)."""
+    if objective.f_min is not None:
+        return FStar([objective.f_min] * len(starts), "the objective's known minimum")
+    from gdplay.analysis.curvature import quadratic_curvature
+    from gdplay.analysis.minimum import NoMinimumError, find_minimum
+
+    curvature = quadratic_curvature(objective, starts[0] if starts else tuple(objective.start))
+    if curvature is not None:
+        return FStar([curvature.f_min] * len(starts), "the exact minimum of the quadratic")
+    found: dict[tuple[float, ...], float | None] = {}
+    for start in starts:
+        if start not in found:
+            try:
+                found[start] = find_minimum(objective, start).value
+            except NoMinimumError:
+                found[start] = None
+    values = [found[s] for s in starts]
+    if any(v is None for v in values):
+        return FStar([None] * len(starts), "no minimum found from the start")
+    return FStar(values, "the minimum search from the start" + ("s" if len(found) > 1 else ""))
+
+
+def loss_series(results: Sequence[RunResult], star: FStar) -> tuple[list[list[float]], str]:
+    """Per run, what the loss panel draws (inf where f is not finite), and its axis label:
+    |f − f*| with the true f*, or f itself where f* is not known."""
+    if star.known:
+        distinct = {v for v in star.values}
+        shown = f"f* = {next(iter(distinct)):.6g}, " if len(distinct) == 1 else ""
+        label = f"|f − f*|   ({shown}f* from {star.source})"
     else:
-        floor, label = f_min, "|f − f*|"
+        label = f"f   (f* unknown: {star.source})"
     series = []
-    for r in results:
+    for r, floor in zip(results, star.values, strict=True):
         values = r.history.values if r.history else []
-        series.append([abs(v - floor) if math.isfinite(v) else math.inf for v in values])
+        if floor is None:
+            series.append([v if math.isfinite(v) else math.inf for v in values])
+        else:
+            series.append([abs(v - floor) if math.isfinite(v) else math.inf for v in values])
     return series, label
 
 
@@ -185,13 +288,15 @@ def render(
     dpi: int = DEFAULT_DPI,
     fmt: str = "png",
     zoom: bool = False,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Picture:
     """Draw the runs (all on `objective`) and return the picture as bytes.
 
     size: (width, height) in pixels; None means 12 × 5 inches at `dpi`.
-    zoom: for a built-in, draw the box around the paths instead of its whole domain.
+    zoom, xlim, ylim: the frame of the map (see view_box).
     """
-    fig, (width, height, kind, legend, box) = _draw_runs(objective, results, size, dpi, fmt, zoom)
+    fig, (width, height, kind, legend, box) = _draw_runs(objective, results, size, dpi, fmt, zoom, xlim, ylim)
     return _picture(fig, fmt, dpi, width, height, kind, legend, box)
 
 
@@ -222,6 +327,16 @@ def _inline_in_ipython() -> None:
     select_figure_formats(shell, {"png"})
 
 
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "^", "D", "v", "P", "h", "<", ">", "p", "*")
+
+
+def run_style(i: int) -> dict[str, Any]:
+    """Run i's colour, line style and marker: no two of the first 10 runs share a (style, marker)
+    pair, so a path drawn over another still shows which is which."""
+    return {"color": _color(i), "linestyle": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
+
+
 def _draw_runs(
     objective: Objective,
     results: Sequence[RunResult],
@@ -229,25 +344,28 @@ def _draw_runs(
     dpi: int,
     fmt: str,
     zoom: bool,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> tuple[Any, tuple[int, int, str, Any, Any]]:
     fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
-    colors = [_color(i) for i in range(len(results))]
+    styles = [run_style(i) for i in range(len(results))]
     dim = objective.dim
     kind = "contour" if dim == 2 else "curve" if dim == 1 else "loss"
     box: list[tuple[float, float]] = []
+    star = f_star(objective, results)
     if kind == "loss":
         loss_ax = fig.subplots()
     else:
         map_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1.0]})
-        box = view_box(objective, results, zoom)
+        box = view_box(objective, results, zoom, xlim, None if kind == "curve" else ylim)
         if kind == "contour":
-            _draw_contour(map_ax, fig, objective, results, colors, box)
+            _draw_contour(map_ax, fig, objective, results, styles, box)
         else:
-            _draw_curve(map_ax, objective, results, colors, box)
-    handles = _draw_loss(loss_ax, results, colors, objective.f_min)
+            _draw_curve(map_ax, objective, results, styles, box, ylim)
+    handles = _draw_loss(loss_ax, results, styles, star)
     labels = [_text(run_label(r)) for r in results]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
-    fig.suptitle(_text(describe(objective)), fontsize="medium")
+    fig.suptitle(math_text(describe(objective)), fontsize="medium")
     return fig, (width, height, kind, legend, box)
 
 
@@ -272,7 +390,7 @@ def _picture(fig: Any, fmt: str, dpi: int, width: int, height: int, kind: str, l
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi)
     labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
-    return Picture(buffer.getvalue(), fmt, width, height, kind, labels, box)
+    return Picture(buffer.getvalue(), fmt, width, height, kind, labels, box, fig)
 
 
 def describe(objective: Objective) -> str:
@@ -295,7 +413,7 @@ def _color(i: int) -> Any:
     return colormaps["tab10"](i % 10)
 
 
-def _draw_contour(ax, fig, objective, results, colors, box):  # type: ignore[no-untyped-def]
+def _draw_contour(ax, fig, objective, results, styles, box):  # type: ignore[no-untyped-def]
     import numpy as np
 
     (x0, x1), (y0, y1) = box
@@ -316,14 +434,14 @@ def _draw_contour(ax, fig, objective, results, colors, box):  # type: ignore[no-
             ax.contour(gx, gy, masked, levels=levels, colors="0.5", linewidths=0.4)
             bar = fig.colorbar(filled, ax=ax, shrink=0.9, format="%.3g")
             bar.ax.set_title("f", fontsize="small")
-    for i, (result, color) in enumerate(zip(results, colors, strict=True)):
+    for i, (result, style) in enumerate(zip(results, styles, strict=True)):
         points = _finite_path(result)
         if not points:
             continue
         px, py = [p[0] for p in points], [p[1] for p in points]
         # Later runs are drawn thinner on top, so a path that follows another still shows.
-        ax.plot(px, py, "-", color=color, lw=max(1.0, 3.0 - 0.6 * i), marker=".", ms=2.5)
-        _ends(ax, result, px, py, color)
+        ax.plot(px, py, lw=max(1.0, 2.6 - 0.5 * i), ms=3.5, markevery=_every(len(px)), label=f"path {i}", **style)
+        _ends(ax, result, px, py, style["color"], box)
     _minima(ax, [(m[0], m[1]) for m in objective.minimizers])
     labels = objective.layout.labels()
     ax.set_xlim(x0, x1)
@@ -333,14 +451,22 @@ def _draw_contour(ax, fig, objective, results, colors, box):  # type: ignore[no-
     ax.set_title(_key(objective), fontsize="small")
 
 
-def _draw_curve(ax, objective, results, colors, box):  # type: ignore[no-untyped-def]
+def _draw_curve(ax, objective, results, styles, box, ylim=None):  # type: ignore[no-untyped-def]
     import numpy as np
 
     (x0, x1) = box[0]
     xs = np.linspace(x0, x1, GRID * 2)
     values = _evaluate(objective, xs.reshape(-1, 1))
     ax.plot(xs, np.ma.masked_invalid(values), color="0.35", lw=1.2)
-    for result, color in zip(results, colors, strict=True):
+    finite = values[np.isfinite(values)]
+    if ylim is None and finite.size:  # the curve over the frame, and the bounded runs' iterates
+        ys = [float(finite.min()), float(finite.max())]
+        ys += [v for r in bounded(results) if r.history for v in r.history.values if math.isfinite(v)]
+        lo, hi = min(ys), max(ys)
+        pad = MARGIN * (hi - lo if hi > lo else 1.0)
+        ylim = (lo - pad, hi + pad)
+    frame = [box[0], ylim] if ylim is not None else None
+    for i, (result, style) in enumerate(zip(results, styles, strict=True)):
         history = result.history
         if history is None:
             continue
@@ -348,30 +474,48 @@ def _draw_curve(ax, objective, results, colors, box):  # type: ignore[no-untyped
         if not pairs:
             continue
         px, py = [a for a, _ in pairs], [b for _, b in pairs]
-        ax.plot(px, py, "-", color=color, lw=0.8, alpha=0.6, marker="o", ms=3)
-        _ends(ax, result, px, py, color)
+        ax.plot(px, py, lw=0.8, alpha=0.7, ms=4, label=f"path {i}", **style)
+        _ends(ax, result, px, py, style["color"], frame)
     _minima(ax, [(m[0], objective.f_min) for m in objective.minimizers if objective.f_min is not None])
     ax.set_xlim(x0, x1)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel(objective.layout.labels()[0])
     ax.set_ylabel("f")
     ax.set_title(_key(objective), fontsize="small")
 
 
-def _draw_loss(ax, results, colors, f_min):  # type: ignore[no-untyped-def]
+def _every(n: int) -> int:
+    """Mark about 25 iterates of a long path (the line still joins every one)."""
+    return max(1, n // 25)
+
+
+def _draw_loss(ax, results, styles, star):  # type: ignore[no-untyped-def]
     """Returns one line per run, in order (the legend's handles)."""
-    series, label = loss_series(results, f_min)
+    series, label = loss_series(results, star)
     handles = []
     positive = [g for s in series for g in s if math.isfinite(g) and g > 0]
     zero = any(g == 0 for s in series for g in s)
-    for result, gaps, color in zip(results, series, colors, strict=True):
+    negative = any(g < 0 for s in series for g in s if math.isfinite(g))
+    for result, gaps, style in zip(results, series, styles, strict=True):
         steps = result.history.steps if result.history else []
         drawn = [(t, g) for t, g in zip(steps, gaps, strict=True) if math.isfinite(g)]
-        (line,) = ax.plot([t for t, _ in drawn], [g for _, g in drawn], "-", color=color, lw=1.2)
+        (line,) = ax.plot(
+            [t for t, _ in drawn],
+            [g for _, g in drawn],
+            lw=1.2,
+            ms=3.5,
+            markevery=_every(len(drawn)),
+            label=f"loss {len(handles)}",
+            **style,
+        )
         handles.append(line)
         if result.status == "diverged" and drawn:
-            ax.plot([drawn[-1][0]], [drawn[-1][1]], "X", color=color, ms=9, mec="black", mew=0.6)
+            ax.plot([drawn[-1][0]], [drawn[-1][1]], "X", color=style["color"], ms=9, mec="black", mew=0.6)
     title = "loss at every step, log scale"
-    if positive:
+    if negative:  # f itself, below 0 somewhere: a log axis cannot show it
+        title = "loss at every step"
+    elif positive:
         if zero:
             ax.set_yscale("symlog", linthresh=min(positive), linscale=0.3)
             ax.set_ylim(bottom=0)
@@ -385,12 +529,44 @@ def _draw_loss(ax, results, colors, f_min):  # type: ignore[no-untyped-def]
     return handles
 
 
-def _ends(ax, result, px, py, color):  # type: ignore[no-untyped-def]
-    ax.plot([px[0]], [py[0]], "o", mfc="white", mec=color, mew=1.6, ms=8)
+def _ends(ax, result, px, py, color, frame=None):  # type: ignore[no-untyped-def]
+    """Start ○ and end ■ (✕ for a diverged end); a path that leaves the frame gets ➜ where it leaves."""
+    ax.plot([px[0]], [py[0]], "o", mfc="white", mec=color, mew=1.6, ms=8, label="start")
     if result.status == "diverged":
-        ax.plot([px[-1]], [py[-1]], "X", color=color, ms=10, mec="black", mew=0.6)
+        ax.plot([px[-1]], [py[-1]], "X", color=color, ms=10, mec="black", mew=0.6, label="end")
     else:
-        ax.plot([px[-1]], [py[-1]], "s", color=color, ms=7, mec="black", mew=0.6)
+        ax.plot([px[-1]], [py[-1]], "s", color=color, ms=7, mec="black", mew=0.6, label="end")
+    if frame is None:
+        return
+    (x0, x1), (y0, y1) = frame
+    for k in range(1, len(px)):
+        if not (x0 <= px[k] <= x1 and y0 <= py[k] <= y1):
+            ex, ey = _exit_point(px[k - 1], py[k - 1], px[k], py[k], frame)
+            steps = result.history.steps if result.history else list(range(len(px)))
+            ax.annotate(
+                f"➜ leaves the frame at step {steps[k] if k < len(steps) else k}",
+                (ex, ey),
+                xytext=(0.5, 0.04),
+                textcoords="axes fraction",
+                ha="center",
+                fontsize="small",
+                color=color,
+                arrowprops={"arrowstyle": "->", "color": color},
+            )
+            return
+
+
+def _exit_point(xa, ya, xb, yb, frame):  # type: ignore[no-untyped-def]
+    """Where the segment from a (inside) to b (outside) crosses the frame's edge."""
+    (x0, x1), (y0, y1) = frame
+    t = 1.0
+    for a, b, lo, hi in ((xa, xb, x0, x1), (ya, yb, y0, y1)):
+        if b != a:
+            for edge in (lo, hi):
+                s = (edge - a) / (b - a)
+                if 0.0 <= s < t:
+                    t = s
+    return xa + t * (xb - xa), ya + t * (yb - ya)
 
 
 def _minima(ax, points):  # type: ignore[no-untyped-def]
@@ -399,7 +575,7 @@ def _minima(ax, points):  # type: ignore[no-untyped-def]
 
 
 def _key(objective: Objective) -> str:
-    key = "○ start   ■ end   ✕ diverged"
+    key = "○ start   ■ end   ✕ diverged   ➜ leaves the frame"
     return key + ("   ★ known minimum" if objective.minimizers else "")
 
 
@@ -433,6 +609,17 @@ def _short(value: Any) -> str:
 def _text(text: str) -> str:
     """Plain text for matplotlib: a '$' would start mathtext (render/text.py escapes it)."""
     return mathtext(text)
+
+
+def math_text(text: str) -> str:
+    """A formula as matplotlib draws it: plain text, except that a superscript written ^{...} or ^d
+    (as in 'Σᵢ₌₁^{d−1}') becomes mathtext, so it is raised rather than shown as '^{d−1}'."""
+
+    def sup(match: re.Match[str]) -> str:
+        body = (match.group(1) or match.group(2)).replace("−", "-")
+        return "$^{" + body + "}$"
+
+    return re.sub(r"\^\{([^{}$]*)\}|\^([A-Za-z0-9])", sup, _text(text))
 
 
 # ---- sweeps: the grid as a heatmap ------------------------------------------------------------
@@ -472,6 +659,7 @@ def _draw_sweep(
     n_rows, n_cols = table.shape
     cells = table.cells
     gap = np.full((n_rows, n_cols), np.nan)
+    steps = np.full((n_rows, n_cols), np.nan)
     diverged = np.zeros((n_rows, n_cols), dtype=bool)
     for i in range(n_rows):
         for j in range(n_cols):
@@ -479,20 +667,33 @@ def _draw_sweep(
             diverged[i, j] = cell.diverged > 0
             if cell.gap is not None and cell.diverged < cell.runs:
                 gap[i, j] = cell.gap
-    # f − f* can be exactly 0 (or, without f*, f can be negative): colour by log10 of the
-    # distance to the best value reached, floored at the dtype's resolution.
-    floor = np.nanmin(gap) if np.isfinite(gap).any() else 0.0
-    shade = np.log10(np.maximum(gap - min(floor, 0.0), 1e-16))
-    image = ax.imshow(np.ma.masked_invalid(shade), origin="lower", aspect="auto", cmap="viridis")
-    what = "f − f*" if result.f_min is not None else "f" + (f" − ({floor:.3g})" if floor < 0 else "")
-    fig.colorbar(image, ax=ax, label=f"log₁₀ median final {what}")
-    rows_i, cols_i = np.nonzero(diverged)
+            if cell.steps is not None:
+                steps[i, j] = cell.steps
     handles: list[Any] = []
+    ax.set_facecolor("0.85")  # a cell without a colour: no run in it met the criterion
+    if result.tol is not None and np.isfinite(steps).any():
+        # The runs stop at tol, so their final gaps are all "small" and say nothing: the count
+        # of steps to get there is what tells a fast setting from a slow one.
+        shade, what = steps, f"median steps to tol (|∇f| < {result.tol:g})"
+        if np.isnan(steps[~diverged]).any():
+            handles.append(Patch(facecolor="0.85", edgecolor="0.6", label=f"did not reach tol in {result.steps} steps"))
+    else:
+        # A converged run's final gap is round-off (1e-12 … 1e-16): below the dtype's resolution
+        # at f*'s scale every cell is the same, so the colour is floored there.
+        floor = resolution(result.dtype) * max(1.0, abs(result.f_min or 0.0))
+        base = np.nanmin(gap) if np.isfinite(gap).any() else 0.0
+        offset = min(base, 0.0) if result.f_min is None else 0.0
+        shade = np.log10(np.maximum(gap - offset, floor))
+        shown = "f − f*" if result.f_min is not None else "f" + (f" − ({offset:.3g})" if offset < 0 else "")
+        what = f"log₁₀ median final {shown} (floored at {floor:.0e}, the {result.dtype} resolution)"
+    image = ax.imshow(np.ma.masked_invalid(shade), origin="lower", aspect="auto", cmap="viridis_r")
+    fig.colorbar(image, ax=ax, label=what)
+    rows_i, cols_i = np.nonzero(diverged)
     if len(rows_i):
         ax.scatter(cols_i, rows_i, marker="x", color="red", s=30, linewidths=1.2)
         for r, c in zip(rows_i.tolist(), cols_i.tolist(), strict=True):
             ax.add_patch(_hatch(r, c))
-        handles.append(Patch(facecolor="none", edgecolor="red", hatch="///", label="diverged (any run in the cell)"))
+        handles.insert(0, Patch(facecolor="none", edgecolor="red", hatch="///", label="diverged (any run in the cell)"))
     if any(b is not None for b in table.bounds) and table.rows.kind == "lr":
         lrs = [float(v) for v in table.rows.values]
         xs, ys = [], []
@@ -502,22 +703,44 @@ def _draw_sweep(
                 ys.append(_fractional_index(lrs, bound))
         ax.plot(xs, ys, color="white", linewidth=2, linestyle="--")
         handles.append(Line2D([], [], color="black", linestyle="--", label="predicted stability boundary"))
-    ax.set_yticks(*_ticks(table.rows.labels))
+    ax.set_yticks(*axis_ticks(table.rows))
     ax.set_ylabel(table.rows.label)
     if table.cols is not None:
-        ax.set_xticks(*_ticks(table.cols.labels))
+        ax.set_xticks(*axis_ticks(table.cols))
         ax.set_xlabel(table.cols.label)
     else:
         ax.set_xticks([])
     if table.best is not None:
         bi, bj = table.best
-        ax.scatter([bj], [bi], marker="*", color="gold", s=160, edgecolors="black", zorder=3)
+        ax.scatter([bj], [bi], marker="*", color="gold", s=220, edgecolors="black", zorder=3)
         handles.append(
             Line2D([], [], marker="*", color="gold", markeredgecolor="black", linestyle="none", label="best setting")
         )
     legend = fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles))) if handles else None
-    fig.suptitle(_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
+    fig.suptitle(math_text(f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"))
     return fig, (width, height, legend)
+
+
+def resolution(dtype: str) -> float:
+    """The relative spacing of floating-point numbers near 1 (machine epsilon) of a dtype name."""
+    return {"float32": 1.1920929e-07, "float16": 9.765625e-04, "bfloat16": 7.8125e-03}.get(dtype, 2.220446049250313e-16)
+
+
+def axis_ticks(axis: Any, most: int = 12) -> tuple[list[float], list[str]]:
+    """Tick positions (cell indices, fractional between cells) and labels for a heatmap axis: at
+    each power of ten for a log-spaced positive numeric axis ($10^{-3}$, ...), else at most `most`
+    of the grid's own labels."""
+    values = axis.values
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if numeric and len(values) >= 3 and min(values) > 0:
+        logs = [math.log10(float(v)) for v in values]
+        steps = [b - a for a, b in itertools.pairwise(logs)]
+        if max(steps) > 0 and max(steps) - min(steps) < 1e-6 * max(1.0, abs(max(steps))):
+            decades = range(math.ceil(logs[0] - 1e-9), math.floor(logs[-1] + 1e-9) + 1)
+            if len(decades) >= 2:
+                where = [(k - logs[0]) / steps[0] for k in decades]  # equal ratios: linear in log₁₀
+                return where, [f"$10^{{{k}}}$" for k in decades]
+    return _ticks(axis.labels, most)  # type: ignore[return-value]
 
 
 def _hatch(i: int, j: int) -> Any:
@@ -547,3 +770,25 @@ def _fractional_index(values: Sequence[float], x: float) -> float:
             t = (math.log(x) - math.log(a)) / (math.log(b) - math.log(a)) if a > 0 else (x - a) / (b - a)
             return k + t
     return len(values) - 0.5
+
+
+def band_figure(band: Any, size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> Any:
+    """The loss of seeded copies of a noisy run: the median per step and the band between the 10%
+    and 90% quantiles over the seeds (analysis/noise.py: loss_band), log scale; a Figure."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    w, h = size if size is not None else (8 * dpi, 4 * dpi)
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    color = _color(0)
+    ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.25, lw=0, label="10%–90% of the seeds")
+    ax.plot(band.steps, band.median, "-", color=color, lw=1.4, label=f"median of {band.runs} seeds")
+    if all(v > 0 for v in band.low if math.isfinite(v)):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(band.label)
+    ax.set_title(f"{band.name}: {band.label} over {band.runs} seeded runs", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig

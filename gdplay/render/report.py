@@ -6,7 +6,7 @@ Builds tables; never prints. The CLI decides where they go.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Group
@@ -96,9 +96,24 @@ def summary(result: RunResult, chart: bool = True) -> Table:
         table.add_row("loss", loss_chart(result.history.values, result.f_min))
     options = ", ".join(f"{k}={v}" for k, v in result.options.items())
     table.add_row("optimizer", f"{result.optimizer} (lr={fmt(result.lr)}{', ' + options if options else ''})")
+    noise = noise_text(result.config)
+    if noise is not None:
+        table.add_row("noise", noise)
     table.add_row("wall time", f"{result.wall_time_s:.3f} s")
     table.add_row("device, dtype", f"{result.device}, {result.dtype} (seed {result.seed})")
     return table
+
+
+def noise_text(config: Mapping[str, Any]) -> str | None:
+    """The stochastic part of a run, in one line: the gradient noise and the minibatches (None: exact)."""
+    parts = []
+    noise = config.get("noise") or {}
+    if noise.get("sigma"):
+        rule = "g·(1 + σ·ξ)" if noise.get("kind") == "multiplicative" else "g + σ·ξ"
+        parts.append(f"{noise.get('kind', 'gaussian')}, σ={fmt(noise['sigma'])}: {rule}, ξ ~ N(0, I) per step")
+    if config.get("batch_size"):
+        parts.append(f"minibatches of {config['batch_size']} ({config.get('sampling', 'shuffle')})")
+    return "; ".join(parts) or None
 
 
 def loss_chart(values: Sequence[float], f_min: float | None) -> Text:

@@ -38,6 +38,8 @@ def cell_text(cell: Cell, has_tol: bool) -> Text:
         at = f" @{cell.diverged_at:.0f}" if cell.diverged_at is not None else ""
         return Text(f"{DIVERGED}{at}{mark}", style="bold red")
     text = _num(cell.gap)
+    if cell.spread is not None and cell.gap is not None:
+        text += f" ±{_num(cell.spread / 2, 2)}"  # half the interquartile range over the seeds
     if has_tol:
         text += f" [{cell.steps:.0f}]" if cell.steps is not None else " [—]"
     if cell.diverged:
@@ -116,6 +118,8 @@ def legend(result: SweepResult, table: GridTable) -> Text:
     lines.append(f"{DIVERGED} diverged (NaN, inf or |f| > blowup) @ the step it happened; {BEST} best setting")
     if table.aggregated:
         lines.append("each cell folds " + ", ".join(table.aggregated) + " into its median")
+    if "spread" in table.stats:
+        lines.append("± half the interquartile range over the seeds (the runs' spread, from their noise)")
     if result.f_min_source == "newton":
         lines.append(f"f* = {result.f_min:.10g}: one Newton step from the start (exact for a quadratic)")
     if result.curvature is not None:

@@ -8,11 +8,14 @@ expected. A number passes when
 (numpy.isclose's rule: the expected value is the reference, so the test is not symmetric).
 `argmin` is checked coordinate by coordinate; `argmin: known` passes when *some* known global
 minimiser of a built-in passes on every coordinate, and the checks are reported against the
-nearest one. NaN never passes. Nothing here prints or imports torch.
+nearest one; `argmin: {known: k}` pins the k-th (0-based, in the order `gdplay show` lists
+them). Every check also says how much of its tolerance it used (`Check.used`), so drift shows
+before a failure. NaN never passes. Nothing here prints or imports torch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +60,26 @@ class Check:
             text += f"; {self.note}"
         return text
 
+    @property
+    def used(self) -> float | None:
+        """How much of its tolerance the check used, so drift shows before a failure:
+
+            used = |got − expected| / (atol + rtol·|expected|)     for ≈ (≤ 1 passes)
+            used = steps / max_steps                                for ≤ (≤ 1 passes)
+
+        0 when both the difference and the tolerance are 0; inf for a miss with tolerance 0 or a
+        got that is not finite; None for status (nothing to measure)."""
+        if self.relation == "≈":
+            if self.difference is None or math.isnan(self.difference) or self.tolerance is None:
+                return math.inf if self.difference is not None else None
+            if self.tolerance == 0:
+                return 0.0 if self.difference == 0 else math.inf
+            return self.difference / self.tolerance
+        if self.relation == "≤" and self.difference is not None and isinstance(self.expected, int):
+            steps = self.expected + self.difference
+            return steps / self.expected if self.expected > 0 else (0.0 if steps <= 0 else math.inf)
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "quantity": self.quantity,
@@ -66,6 +89,7 @@ class Check:
             "difference": json_safe(self.difference),
             "tolerance": json_safe(self.tolerance),
             "passed": self.passed,
+            "used": json_safe(self.used),
             "note": self.note,
         }
 
@@ -91,7 +115,8 @@ class Outcome:
 def evaluate(expect: ExpectConfig, result: RunResult) -> Outcome:
     """Every check the expect block asks for, in a fixed order: status, steps, argmin, min."""
     checks: list[Check] = []
-    ended = _ending(result)
+    result, over = over_last(expect, result)  # mean_of_last / median_of_last: the statistic stands in
+    ended = "; ".join(note for note in (_ending(result), over) if note)
     if expect.status is not None:
         checks.append(
             Check("status", expect.status, result.status, None, None, result.status == expect.status, "=", ended)
@@ -115,6 +140,37 @@ def evaluate(expect: ExpectConfig, result: RunResult) -> Outcome:
     return Outcome(tuple(checks))
 
 
+def needs_history(expect: ExpectConfig | None) -> bool:
+    """Whether judging needs the run's history (a statistic over its last steps)."""
+    return expect is not None and (expect.mean_of_last is not None or expect.median_of_last is not None)
+
+
+def over_last(expect: ExpectConfig, result: RunResult) -> tuple[RunResult, str]:
+    """The run with its final point and value replaced by their mean (or median, per coordinate)
+    over the last N recorded steps, and a note saying so; the run as it is without a statistic.
+
+    A noisy run does not end at x*: it ends somewhere in its noise floor, with a spread of about
+    √(E‖x − x*‖²). The mean of N steps has a spread about √(τ/N) times that (τ: the correlation
+    time of the iterates, about 1/(2·lr·λmin) steps for gradient descent), so atol can be set
+    from the floor (analysis/noise.py, `gdplay explain`)."""
+    import statistics
+
+    n = expect.mean_of_last if expect.mean_of_last is not None else expect.median_of_last
+    if n is None:
+        return result, ""
+    how = "mean" if expect.mean_of_last is not None else "median"
+    history = result.history
+    if history is None or not history.values:
+        return result, f"no history to take the {how} of the last {n} steps over"
+    points, values = history.points[-n:], history.values[-n:]
+    reduce = statistics.fmean if how == "mean" else statistics.median
+    point = [float(reduce(p[i] for p in points)) for i in range(len(points[0]))]
+    value = float(reduce(values))
+    first = history.steps[-len(values)]
+    note = f"{how} of the last {len(values)} steps ({first}–{history.steps[-1]})"
+    return dataclasses.replace(result, final_point=point, final_value=value), note
+
+
 def tolerance(expected: float, atol: float, rtol: float) -> float:
     return atol + rtol * abs(expected)
 
@@ -127,9 +183,12 @@ def within(got: float, expected: float, atol: float, rtol: float) -> bool:
 
 
 def _close(quantity: str, expected: float, got: float, expect: ExpectConfig, note: str = "") -> Check:
+    """One number against its expected value, with the tolerances of its quantity (argmin's own
+    atol/rtol when the block gives them, else the block's)."""
+    atol, rtol = expect.tolerances(quantity.split(".")[0])
     diff = abs(got - expected) if math.isfinite(got) else math.nan
-    tol = tolerance(expected, expect.atol, expect.rtol)
-    return Check(quantity, expected, got, diff, tol, within(got, expected, expect.atol, expect.rtol), "≈", note)
+    tol = tolerance(expected, atol, rtol)
+    return Check(quantity, expected, got, diff, tol, within(got, expected, atol, rtol), "≈", note)
 
 
 def _unknown(quantity: str, got: Any, why: str) -> Check:
@@ -139,10 +198,19 @@ def _unknown(quantity: str, got: Any, why: str) -> Check:
 def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[Check]:
     labels = result.layout.labels()
     point = list(result.final_point)
+    pinned = _pinned(expect.argmin)
+    if pinned is not None:
+        if pinned >= len(result.minimizers):  # bind() rejects this before a run
+            return [_unknown("argmin", point, f"the objective has no known minimiser {pinned}")]
+        note = f"known minimiser {pinned} of {len(result.minimizers)}" + _sep(ended)
+        pinned_at = result.minimizers[pinned]
+        return [
+            _close(f"argmin.{label}", m, x, expect, note) for label, m, x in zip(labels, pinned_at, point, strict=True)
+        ]
     if expect.argmin == "known":
         if not result.minimizers:
             return [_unknown("argmin", point, "the objective has no known minimiser")]
-        target, _ = nearest(point, result.minimizers, expect.atol, expect.rtol)
+        target, _ = nearest(point, result.minimizers, *expect.tolerances("argmin"))
         count = len(result.minimizers)
         note = "known minimiser" if count == 1 else f"nearest of {count} known minimisers"
         note += _sep(ended)
@@ -153,6 +221,13 @@ def _argmin_checks(expect: ExpectConfig, result: RunResult, ended: str) -> list[
     if len(target) != len(point):  # bind() rejects this before a run; kept so evaluate never raises
         return [Check("argmin", target, point, None, None, False, "≈", f"expected {len(point)} coordinates")]
     return [_close(f"argmin.{label}", m, x, expect, ended) for label, m, x in zip(labels, target, point, strict=True)]
+
+
+def _pinned(argmin: Any) -> int | None:
+    """k of a pinned `argmin: {known: k}`; None for any other form."""
+    if isinstance(argmin, dict) and set(argmin) == {"known"}:
+        return int(argmin["known"])
+    return None
 
 
 def nearest(
@@ -192,6 +267,15 @@ def bind(run: LoadedRun, layout: Layout, minimizers: Sequence[Any], f_min: float
         )
     if expect.argmin == "known" and not minimizers:
         raise run.error("argmin: known, but no global minimiser of this objective is known", "expect", "argmin")
+    pinned = _pinned(expect.argmin)
+    if pinned is not None and pinned >= len(minimizers):
+        raise run.error(
+            f"argmin: {{known: {pinned}}}, but this objective has {len(minimizers)} known minimiser(s), "
+            f"numbered 0 to {len(minimizers) - 1} (see gdplay show)",
+            "expect",
+            "argmin",
+            "known",
+        )
     if expect.min == "known" and f_min is None:
         raise run.error("min: known, but the minimum value of this objective is not known", "expect", "min")
 

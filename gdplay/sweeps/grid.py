@@ -15,6 +15,10 @@ Axis keys (in a file or on the command line):
   start                   start points: a list of points, or {random: n, domain: ..., seed: ...}
   momentum, betas, ...    any option of the optimizer (also written optimizer.momentum)
   schedule.gamma, ...     any option of optimizer.schedule (also optimizer.schedule.gamma)
+  noise.sigma             gradient noise scales (>= 0; see gdplay/engine/noise.py)
+  batch_size              minibatch sizes of an objective on data (1..n)
+  seeds: N                N independent noise streams per grid point: seeds seed, seed+1, ...
+                          (or seed: [list of seeds]); the table reports median and spread over them
 Values: a list, {from, to, num, scale: linear|log}, or one value.
 """
 
@@ -39,7 +43,7 @@ from gdplay.results.model import RunResult, Status
 from gdplay.suggest import did_you_mean
 
 MAX_RUNS = 10_000_000
-SPECIAL_KEYS = ["lr", "optimizer", "start"]
+SPECIAL_KEYS = ["lr", "optimizer", "start", "noise.sigma", "batch_size", "seeds"]
 Locator = Callable[..., Location]  # locate(*sub-path) -> where an axis (or one of its values) was written
 
 
@@ -55,7 +59,8 @@ class Axis:
 
     @property
     def label(self) -> str:
-        return {"option": self.name, "schedule": f"schedule.{self.name}", "all": "runs"}.get(self.kind, self.kind)
+        labels = {"option": self.name, "schedule": f"schedule.{self.name}", "all": "runs", "noise": "noise.sigma"}
+        return labels.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class SweepResult:
     known_f_min: float | None = None  # the objective's own f* (f_min may be a Newton step's)
     config: dict[str, Any] = field(default_factory=dict)  # the base run config, as plain data
     provenance: dict[str, Any] = field(default_factory=dict)  # torch, python, threads, deterministic
+    history_x: Any = None  # [T, B, D] float64 with record=True: x at steps 0..max(stop) (past a run's stop: not its)
+    history_f: Any = None  # [T, B] float64, f at those points
 
     @property
     def size(self) -> int:
@@ -146,7 +153,7 @@ class SweepResult:
             options=dict(self.options[s]),
             device=self.device,
             dtype=self.dtype,
-            seed=self.seed,
+            seed=self.row_seed(row),
             wall_time_s=self.wall_time_s,
             torch_version=str(self.provenance.get("torch", "")),
             objective_formula=self.objective,
@@ -157,6 +164,13 @@ class SweepResult:
             threads=self.provenance.get("threads"),
             deterministic=bool(self.provenance.get("deterministic", False)),
         )
+
+    def row_seed(self, row: int) -> int:
+        """The seed of run `row`: its value on a seeds axis, else the config's."""
+        for k, axis in enumerate(self.axes):
+            if axis.kind == "seed":
+                return int(axis.values[int(self.index[row, k])])
+        return self.seed
 
     def runs(self) -> list[RunResult]:
         """Every row as a result record, in grid order."""
@@ -295,6 +309,8 @@ def _kind(key: str) -> tuple[str, str]:
         return "lr", ""
     if key == "start":
         return "start", ""
+    if key in ("noise.sigma", "seeds", "seed", "batch_size"):
+        return {"noise.sigma": "noise", "seeds": "seed"}.get(key, key), ""
     rest = key[len("optimizer.") :] if key.startswith("optimizer.") else key
     if rest.startswith("schedule.") and rest.count(".") == 1 and rest != "schedule.name":
         return "schedule", rest[len("schedule.") :]
@@ -374,6 +390,8 @@ def _axis(
             where(),
             did_you_mean(name, SPECIAL_KEYS),
         )
+    if kind in ("noise", "seed", "batch_size"):
+        return _stochastic_axis(problem, run, key, kind, value, where)
     if kind == "start":
         points = _starts(problem, run, value, where)
         labels = tuple(_point_label(problem.objective, p) for p in points)
@@ -408,6 +426,49 @@ def _axis(
                 raise exc.at(at(i)) from None
     _no_repeats(values, where)
     return Axis(key, kind, name, tuple(values), tuple(_value_label(v) for v in values))
+
+
+def _stochastic_axis(problem: Problem, run: LoadedRun, key: str, kind: str, value: Any, where: Locator) -> Axis:
+    """noise.sigma (numbers >= 0), batch_size (1..n) or the seeds (`seeds: N` or `seed: [...]`)."""
+
+    def whole(v: Any) -> Any:  # a single axis value reads as a float (3.0): the whole number meant
+        return int(v) if isinstance(v, float) and v.is_integer() and kind != "noise" else v
+
+    value = [whole(v) for v in value] if isinstance(value, list) else whole(value)
+    if key == "seeds":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"seeds is how many streams per grid point, a whole number >= 1, got {value!r}", where())
+        first = run.config.seed
+        values: list[Any] = list(range(first, first + value))
+        return Axis(key, kind, "", tuple(values), tuple(str(v) for v in values))
+    values = _values(value, where)
+    if not values:
+        raise ConfigError("no values given", where())
+
+    def at(i: int) -> Location:
+        return where(i) if isinstance(value, list) else where()
+
+    for i, v in enumerate(values):
+        if kind == "noise":
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"a noise sigma must be a number >= 0, got {v!r}", at(i))
+        elif isinstance(v, bool) or not isinstance(v, int) or v < (1 if kind == "batch_size" else 0):
+            what = "a batch size is a whole number >= 1" if kind == "batch_size" else "a seed is a whole number >= 0"
+            raise ConfigError(f"{what}, got {v!r}", at(i))
+    if kind == "noise":
+        values = [float(v) for v in values]
+        if problem.optimizer.name == "lbfgs":
+            raise ConfigError("lbfgs evaluates its own gradients in a line search: it cannot take noisy ones", where())
+    if kind == "batch_size":
+        data = problem.objective.facts.get("data")
+        if data is None:
+            message = "batch_size applies to an objective on data (least_squares, logistic_regression)"
+            raise ConfigError(message, where())
+        for i, v in enumerate(values):
+            if v > data.n:
+                raise ConfigError(f"batch_size {v} is larger than the data set ({data.n} samples)", at(i))
+    _no_repeats(values, where)
+    return Axis(key, kind, "", tuple(values), tuple(_value_label(v) for v in values))
 
 
 def _setting(problem: Problem, axes: list[Axis], chosen: Mapping[int, Any], places: list[Locator], make: Any) -> Any:
@@ -549,8 +610,8 @@ def _random_starts(problem: Problem, run: LoadedRun, spec: RandomStarts, where: 
 # ---- running --------------------------------------------------------------------------------
 
 
-def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
-    """The engine's BatchSpec of the grid: runs in grid order, no per-step history."""
+def batch_spec(sweep: Sweep, rowwise: bool = True, record: bool = False) -> Any:
+    """The engine's BatchSpec of the grid: runs in grid order, per-step history only if `record`."""
     import torch
 
     from gdplay.engine.execute import DTYPES
@@ -571,6 +632,9 @@ def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
         elif axis.kind == "start":
             starts = torch.tensor([list(p) for p in axis.values], dtype=torch.float64)[index[:, k]]
     dtype = DTYPES[problem.dtype]
+    from gdplay.engine.execute import noise_spec
+
+    seeds, sigmas = row_streams(sweep, index)
     return BatchSpec(
         objective=problem.objective,
         optimizer=None,
@@ -580,12 +644,82 @@ def batch_spec(sweep: Sweep, rowwise: bool = True) -> Any:
         steps=problem.config.steps,
         tol=problem.config.tol,
         blowup=problem.config.blowup,
-        record=False,
+        record=record,
         settings=sweep.settings,
         which=which,
         rowwise=rowwise,
         engine=problem.config.engine or "auto",
+        noise=noise_spec(problem, seeds, sigmas),
     )
+
+
+def row_streams(sweep: Sweep, index: Any) -> tuple[Any, Any]:
+    """Per row, its seed as an offset from the config's [B] and its noise σ [B]: the axes' values,
+    else the config's."""
+    import torch
+
+    cfg, size = sweep.problem.config, sweep.size
+    seeds = torch.zeros(size, dtype=torch.int64)
+    sigmas = torch.full((size,), cfg.noise.sigma if cfg.noise is not None else 0.0, dtype=torch.float64)
+    for k, axis in enumerate(sweep.axes):
+        if axis.kind == "seed":
+            seeds = torch.tensor([v - cfg.seed for v in axis.values], dtype=torch.int64)[index[:, k]]
+        elif axis.kind == "noise":
+            sigmas = torch.tensor(axis.values, dtype=torch.float64)[index[:, k]]
+    return seeds, sigmas
+
+
+def _run_grid(sweep: Sweep, spec: Any, progress: Any) -> Any:
+    """run_batch on the grid; with a batch_size axis, one batch per batch size (the rows of a
+    batch share their minibatch shape), put back in grid order. Each row's streams are its own,
+    so how the rows are grouped changes none of its numbers."""
+    import dataclasses
+
+    import torch
+
+    from gdplay.engine.execute import noise_spec
+    from gdplay.engine.noise import Minibatch
+    from gdplay.engine.runner import BatchTrace, run_batch
+
+    axis = next((k for k, a in enumerate(sweep.axes) if a.kind == "batch_size"), None)
+    if axis is None:
+        return run_batch(spec, progress)
+    problem = sweep.problem
+    data = problem.objective.facts["data"]
+    index = grid_index(sweep)
+    seeds, sigmas = row_streams(sweep, index)
+    pieces = []
+    for i, size in enumerate(sweep.axes[axis].values):
+        rows = torch.nonzero(index[:, axis] == i).squeeze(1)
+        mb = None if size == data.n else Minibatch(data.n, size, problem.config.sampling, data.sample_fn)
+        sub = dataclasses.replace(problem, minibatch=mb)
+        part = dataclasses.replace(
+            spec,
+            starts=spec.starts[rows.to(spec.starts.device)],
+            lrs=spec.lrs[rows],
+            which=spec.which[rows],
+            noise=noise_spec(sub, seeds[rows], sigmas[rows]),
+        )
+        pieces.append((rows, run_batch(part, progress)))
+        if pieces[-1][1].interrupted:
+            break
+    b = spec.starts.shape[0]
+    out = BatchTrace(
+        status=torch.full((b,), 4, dtype=torch.int64),  # runner.INTERRUPTED for rows never reached
+        cause=torch.zeros(b, dtype=torch.int64),
+        stop=torch.zeros(b, dtype=torch.int64),
+        final_x=spec.starts.detach().cpu().clone(),
+        final_f=torch.full((b,), float("nan"), dtype=spec.starts.dtype),
+        final_g=torch.full((b,), float("nan"), dtype=spec.starts.dtype),
+    )
+    for rows, tr in pieces:
+        for name in ("status", "cause", "stop", "final_x", "final_f", "final_g"):
+            getattr(out, name)[rows] = getattr(tr, name)
+        out.wall_time_s += tr.wall_time_s
+        out.interrupted |= tr.interrupted
+        out.threads = tr.threads
+        out.notes += [n for n in tr.notes if n not in out.notes]
+    return out
 
 
 def grid_index(sweep: Sweep) -> Any:
@@ -600,21 +734,22 @@ def grid_index(sweep: Sweep) -> Any:
     return torch.stack(columns[::-1], dim=1) if columns else rows.unsqueeze(1)
 
 
-def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> SweepResult:
-    """Run the whole grid as one batch and keep, per run, only what a report needs."""
+def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True, record: bool = False) -> SweepResult:
+    """Run the whole grid as one batch and keep, per run, only what a report needs (and, with
+    `record`, every run's points and values at every step, for the interactive page)."""
     import platform
 
     import torch
 
     from gdplay.analysis.curvature import quadratic_curvature
     from gdplay.engine.execute import plain_config, seed_generators
-    from gdplay.engine.runner import STATUS_NAMES, run_batch
+    from gdplay.engine.runner import STATUS_NAMES
     from gdplay.engine.state import kept_state, provenance_environment
 
     with kept_state():
-        spec = batch_spec(sweep, rowwise)
+        spec = batch_spec(sweep, rowwise, record)
         seed_generators(sweep.problem.config.seed, spec.starts.device)
-        trace = run_batch(spec, progress)
+        trace = _run_grid(sweep, spec, progress)
         # the threads the steps ran on, as for a single run
         provenance = {**provenance_environment(), "python": platform.python_version(), "threads": trace.threads}
     problem = sweep.problem
@@ -656,6 +791,8 @@ def run_sweep(sweep: Sweep, progress: Any = None, rowwise: bool = True) -> Sweep
         known_f_min=objective.f_min,
         config=plain_config(problem.config),
         provenance=provenance,
+        history_x=trace.history_x.to(torch.float64) if record and trace.history_x is not None else None,
+        history_f=trace.history_f.to(torch.float64) if record and trace.history_f is not None else None,
     )
 
 
@@ -674,6 +811,7 @@ class Cell:
     diverged_at: float | None  # median step of divergence over the diverged runs
     predicted_stable: bool | None  # from the quadratic's Hessian; None when there is no prediction
     best: bool = False
+    spread: float | None = None  # with seeds folded in: the interquartile range of f − f* over the cell's runs
 
 
 ALL_RUNS = Axis("all", "all", "", ("all runs",), ("all runs",))  # the one row of a table that folds every axis
@@ -714,6 +852,7 @@ class GridTable:
             diverged_at=num("diverged_at"),
             predicted_stable=None if stable < 0 else bool(stable),
             best=self.best == (i, j),
+            spread=num("spread") if "spread" in st else None,
         )
 
     @property
@@ -735,7 +874,12 @@ def pick_axes(result: SweepResult, rows: str | None, cols: str | None) -> tuple[
         raise UsageError(f"{flag}: no axis {name!r} in this sweep ({did_you_mean(name, valid)})")
 
     labels = [a.label for a in result.axes]
-    shown = [k for k, a in enumerate(result.axes) if not (a.kind == "start" and len(a.values) > FOLD_STARTS)]
+    # seeds fold into the cells (median and spread over them), as do long lists of start points
+    shown = [
+        k
+        for k, a in enumerate(result.axes)
+        if not (a.kind == "start" and len(a.values) > FOLD_STARTS) and a.kind != "seed"
+    ]
     named_cols = find(cols, "--cols") if cols else None
     r: int | None = find(rows, "--rows") if rows else None
     if r is None:  # the default rows: lr, else the first shown axis, never the named columns
@@ -784,6 +928,8 @@ def grid_table(result: SweepResult, rows: str | None = None, cols: str | None = 
         "diverged_at": _group_median(cell_of, torch.where(diverged, stop, nan), n_cells),
         "stable": torch.where(lo == hi, lo, -1),
     }
+    if any(a.kind == "seed" for k, a in enumerate(result.axes) if k not in (r, c)):
+        stats["spread"] = _group_quantile(cell_of, gap, n_cells, 0.75) - _group_quantile(cell_of, gap, n_cells, 0.25)
     best = _best(stats, result.tol is not None, n_cols) if n_cells > 1 else None
     bounds = _bounds(result, per_setting, r, c, cell_of, n_cols)
     aggregated = [a.label for k, a in enumerate(result.axes) if k not in (r, c)]
@@ -808,6 +954,30 @@ def _group_median(groups: Any, values: Any, n: int) -> Any:
         return torch.full((n,), float("nan"), dtype=torch.float64)
     middle = torch.where(lo == hi, v[lo], (v[lo] + v[hi]) / 2)
     return torch.where(counts > 0, middle, torch.tensor(float("nan"), dtype=torch.float64))
+
+
+def _group_quantile(groups: Any, values: Any, n: int, q: float) -> Any:
+    """Per group, the q-quantile of its values that are not NaN, by linear interpolation between
+    order statistics (numpy.quantile's default: position q·(m − 1) among the m sorted values)."""
+    import torch
+
+    valid = ~torch.isnan(values)
+    g, v = groups[valid], values[valid]
+    if len(v) == 0:
+        return torch.full((n,), float("nan"), dtype=torch.float64)
+    by_value = torch.argsort(v, stable=True)
+    order = by_value[torch.argsort(g[by_value], stable=True)]
+    v = v[order]
+    counts = torch.bincount(g, minlength=n)
+    first = torch.cumsum(counts, 0) - counts
+    pos = q * (counts - 1).clamp(min=0).to(torch.float64)
+    lo = pos.floor().to(torch.int64)
+    frac = pos - lo.to(torch.float64)
+    top = max(len(v) - 1, 0)
+    a = v[(first + lo).clamp(max=top)]
+    b = v[(first + (lo + 1).clamp(max=(counts - 1).clamp(min=0))).clamp(max=top)]
+    out = a + frac * (b - a)
+    return torch.where(counts > 0, out, torch.tensor(float("nan"), dtype=torch.float64))
 
 
 def _best(stats: dict[str, Any], has_tol: bool, n_cols: int) -> tuple[int, int] | None:

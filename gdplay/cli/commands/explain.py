@@ -24,6 +24,12 @@ def explain(
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
     json_out: bool = JSON,
+    modes: bool = typer.Option(
+        False,
+        "--modes",
+        help="Also the error split along the Hessian's eigenvectors: per mode λ, predicted and measured "
+        "factor per step, regime (monotone, oscillating, critically damped, divergent).",
+    ),
     allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Predict stability and rate from the Hessian at the minimum, run, measure, and compare.
@@ -42,12 +48,31 @@ def explain(
     def show(explanation: Any) -> None:
         if not json_out:
             console.print(explain_renderable(explanation.objective, explanation))
+            if modes:
+                _show_modes(explanation)
 
     found = explain_configs(
         config, run=run_name, sets=overrides(sets, None, dtype, steps, None), allow_python=allow_python, on_result=show
     )
     if json_out:
-        emit_json(found.to_dict())
+        document = found.to_dict()
+        if modes:  # each run record gains its modes (results/schemas/explain.json)
+            from gdplay.analysis.modes import explanation_modes, mode_records
+
+            for record, explanation in zip(document["runs"], found, strict=True):
+                labels = explanation.objective.layout.labels()
+                record["modes"] = mode_records(explanation_modes(explanation), labels)
+        emit_json(document)
     if found.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_DIVERGED if found.diverged else EXIT_OK)
+
+
+def _show_modes(explanation: Any) -> None:
+    """`--modes`: the eigen-mode table of one explanation."""
+    from gdplay.analysis.modes import explanation_modes
+    from gdplay.render.modes import modes_renderable
+
+    found = explanation_modes(explanation)
+    labels = explanation.objective.layout.labels()
+    out().print(modes_renderable(explanation.name, labels, found, explanation.method))

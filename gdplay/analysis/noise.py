@@ -1,0 +1,400 @@
+"""The noise floor: where gradient descent with noisy gradients settles, predicted and measured.
+
+On a quadratic with Hessian H and minimiser x*, take the gradient g = H·e + σ·ξ, e = x − x*,
+ξ ~ N(0, I) fresh each step. In H's eigenbasis ξ is still N(0, I), so every eigen-direction with
+curvature λ is a scalar recursion with its own noise, and the error does not go to 0: it settles
+into a stationary distribution with mean 0 and a variance, the *noise floor*, per mode.
+
+Gradient descent, x ← x − lr·g, with h = lr·λ:
+
+    e_{t+1} = (1 − h)·e_t − lr·σ·ξ_t
+    v = E[e²] solves v = (1 − h)²·v + lr²σ²,  so  v = lr²σ²/(1 − (1 − h)²) = lr·σ² / (λ·(2 − lr·λ)),
+
+finite for 0 < lr·λ < 2 (the noise-free stability condition). It shrinks with lr: for small lr,
+v ≈ lr·σ²/(2λ). Summed over the modes, E‖x − x*‖² = Σ_λ v(λ) and E[f − f*] = ½·Σ_λ λ·v(λ).
+
+Heavy ball, PyTorch's convention v ← μv + g, x ← x − lr·v: eliminating v (lr·v_t = e_{t−1} − e_t),
+
+    e_{t+1} = φ₁·e_t + φ₂·e_{t−1} − lr·σ·ξ_t,  φ₁ = 1 + μ − h,  φ₂ = −μ,
+
+an AR(2) process. Its autocovariances γ_k = E[e_t·e_{t−k}] satisfy (Yule–Walker)
+γ₁ = φ₁γ₀ + φ₂γ₁ and γ₀ = φ₁γ₁ + φ₂γ₂ + s² with γ₂ = φ₁γ₁ + φ₂γ₀ and s² = lr²σ²; so
+γ₁ = φ₁γ₀/(1 − φ₂) and
+
+    γ₀ = (1 − φ₂)·s² / ((1 + φ₂)·((1 − φ₂)² − φ₁²)).
+
+With 1 − φ₂ = 1 + μ, 1 + φ₂ = 1 − μ and (1 + μ)² − (1 + μ − h)² = h·(2(1 + μ) − h):
+
+    E[e²] = lr·σ²·(1 + μ) / ((1 − μ)·λ·(2(1 + μ) − lr·λ)),
+
+finite for 0 ≤ μ < 1 and 0 < lr·λ < 2(1 + μ) (again the noise-free condition); μ = 0 gives the
+gradient-descent floor. At the same lr momentum raises the floor by (1 + μ)(2 − h)/((1 − μ)(2 + 2μ − h))
+≈ 1/(1 − μ): it takes bigger steps, in the noise too. Dampening τ scales g, noise included: the
+same formulas with lr·(1 − τ).
+
+Multiplicative noise, g = H·e·(1 + σ·ξ) (per coordinate): the noise vanishes at x*, so the floor is
+0; gradient descent converges in mean square iff E[(1 − h(1 + σξ))²] = (1 − h)² + h²σ² < 1, that is
+lr·λ < 2/(1 + σ²) for every λ: noise shrinks the stable range.
+
+Minibatches: the noise of a minibatch gradient at x* has covariance Σ_B = c·Σ₁, Σ₁ = (1/n)·Σᵢ gᵢgᵢᵀ
+the covariance of one sample's gradient (their mean is 0 at x*), c = 1/B drawing with replacement,
+c = (n − B)/(B·(n − 1)) drawing without (shuffle: the finite-population correction, 0 at B = n).
+So batch size plays the role of σ²: σ² ≈ σ₁²/B. For a general covariance the floor of
+e ← (I − lr·H)·e − lr·ε solves the discrete Lyapunov equation S = K·S·Kᵀ + lr²·Σ_B, K = I − lr·H,
+solved here in float64 as (I − K⊗K)·vec S = lr²·vec Σ_B (`lyapunov_floor`). This treats the noise
+as independent of x, which holds near x* (the noise of least squares grows with ‖e‖ away from it).
+
+Measured: the mean of ‖x − x*‖² (per mode: of the squared projection on each eigenvector) over R
+seeded runs after a burn-in, whose runs are independent, with the 95% interval mean ± 1.96·s/√R
+(s the sample standard deviation, the central limit theorem for R ≥ 30).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gdplay.analysis.theory import GD, HEAVY_BALL, method_for
+
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile
+
+
+def gd_floor(lr: float, lam: float, sigma: float) -> float | None:
+    """E[e²] of gradient descent with additive noise along curvature λ: lr·σ²/(λ(2 − lr·λ));
+    None when 0 < lr·λ < 2 fails (no stationary distribution)."""
+    h = lr * lam
+    if not 0.0 < h < 2.0:
+        return None
+    return lr * sigma * sigma / (lam * (2.0 - h))
+
+
+def heavy_ball_floor(lr: float, mu: float, lam: float, sigma: float) -> float | None:
+    """E[e²] of heavy ball with additive noise: lr·σ²(1 + μ)/((1 − μ)·λ·(2(1 + μ) − lr·λ)); None
+    outside 0 ≤ μ < 1, 0 < lr·λ < 2(1 + μ)."""
+    h = lr * lam
+    if not (0.0 <= mu < 1.0 and 0.0 < h < 2.0 * (1.0 + mu)):
+        return None
+    return lr * sigma * sigma * (1.0 + mu) / ((1.0 - mu) * lam * (2.0 * (1.0 + mu) - h))
+
+
+def multiplicative_stable(lr: float, lam: float, sigma: float) -> bool:
+    """Gradient descent with g·(1 + σξ) converges in mean square along λ iff (1 − h)² + h²σ² < 1."""
+    h = lr * lam
+    return (1.0 - h) ** 2 + (h * sigma) ** 2 < 1.0
+
+
+@dataclass(frozen=True)
+class FloorPrediction:
+    """The predicted floor of a run: per eigenvalue E[e²] (None: no floor, unstable), the sum
+    E‖x − x*‖², and E[f − f*] = ½Σλ·E[e²]; or why there is no prediction."""
+
+    eigenvalues: list[float]
+    per_mode: list[float | None]
+    total: float | None
+    gap: float | None
+    rule: str
+    why_not: str = ""
+
+
+def predict_floor(
+    optimizer: str, lr: float, options: Any, eigenvalues: Sequence[float], sigma: float, kind: str = "gaussian"
+) -> FloorPrediction:
+    """The floor for an optimizer on a quadratic with these Hessian eigenvalues (all > 0)."""
+    eig = [float(v) for v in eigenvalues]
+    method, why = method_for(optimizer, lr, options)
+    if method is None:
+        return FloorPrediction(eig, [], None, None, "", why)
+    if min(eig) <= 0:
+        return FloorPrediction(eig, [], None, None, "", "the Hessian is not positive definite: no floor to settle in")
+    if kind == "multiplicative":
+        if method.kind != GD:
+            return FloorPrediction(eig, [], None, None, "", "multiplicative noise is predicted for plain GD only")
+        ok = all(multiplicative_stable(method.lr, v, sigma) for v in eig)
+        rule = "multiplicative noise vanishes at x*: floor 0 when (1 − lr·λ)² + (lr·λ·σ)² < 1 for every λ"
+        return FloorPrediction(eig, [0.0 if ok else None] * len(eig), 0.0 if ok else None, 0.0 if ok else None, rule)
+    if method.kind == GD:
+        per: list[float | None] = [gd_floor(method.lr, v, sigma) for v in eig]
+        rule = "E[e²] = lr·σ²/(λ(2 − lr·λ)) per eigenvalue λ"
+    elif method.kind == HEAVY_BALL:
+        per = [heavy_ball_floor(method.lr, method.momentum, v, sigma) for v in eig]
+        rule = "E[e²] = lr·σ²(1 + μ)/((1 − μ)·λ·(2(1 + μ) − lr·λ)) per eigenvalue λ"
+    else:
+        return FloorPrediction(eig, [], None, None, "", "the floor of Nesterov momentum is not derived here")
+    if any(v is None for v in per):
+        return FloorPrediction(
+            eig, per, None, None, rule, "a mode is unstable: the iterates have no floor, they diverge"
+        )
+    values = [float(v) for v in per if v is not None]
+    return FloorPrediction(eig, per, sum(values), 0.5 * sum(lam * v for lam, v in zip(eig, values, strict=True)), rule)
+
+
+def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float, mu: float = 0.0) -> Any:
+    """S = E[e·eᵀ] of e ← (I − lr·H)e − lr·ε with Cov ε = Σ: the solution of S = K S Kᵀ + lr²Σ
+    (K = I − lr·H), from (I − K⊗K)·vec S = lr²·vec Σ, in float64 (NumPy). With momentum μ the
+    state is z = (e_t, e_{t−1}), K = [[(1 + μ)I − lr·H, −μI], [I, 0]], the noise enters the first
+    block, and S is the first block of the solution."""
+    import numpy as np
+
+    h = np.asarray(hessian, dtype=np.float64)
+    d = h.shape[0]
+    q = np.asarray(noise_cov, dtype=np.float64) * (lr * lr)
+    if mu:
+        k = np.block([[(1.0 + mu) * np.eye(d) - lr * h, -mu * np.eye(d)], [np.eye(d), np.zeros((d, d))]])
+        q = np.block([[q, np.zeros((d, d))], [np.zeros((d, d)), np.zeros((d, d))]])
+    else:
+        k = np.eye(d) - lr * h
+    m = k.shape[0]
+    s = np.linalg.solve(np.eye(m * m) - np.kron(k, k), q.reshape(-1)).reshape(m, m)
+    return s[:d, :d]
+
+
+def minibatch_factor(n: int, batch: int, sampling: str) -> float:
+    """c in Σ_B = c·Σ₁: 1/B drawing with replacement, (n − B)/(B(n − 1)) without (shuffle)."""
+    if sampling == "replacement":
+        return 1.0 / batch
+    return (n - batch) / (batch * (n - 1)) if n > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class FloorMeasurement:
+    """A mean over independent samples with its 95% confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    samples: int
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def mean_ci(values: Sequence[float]) -> FloorMeasurement:
+    """mean ± 1.96·s/√R over R independent values (s: the sample standard deviation)."""
+    r = len(values)
+    mean = math.fsum(values) / r
+    s = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (r - 1)) if r > 1 else math.inf
+    half = Z95 * s / math.sqrt(r)
+    return FloorMeasurement(mean, mean - half, mean + half, r)
+
+
+# ---- predicted and measured, for explain -----------------------------------------------------------
+
+RUNS = 1024  # seeded runs batched at once for the measurement
+MODEL_TOLERANCE = 0.05  # minibatch noise depends on x: the prediction is good to a few per cent
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """The noise floor of a run's setting: predicted E‖x − x*‖², measured over seeded runs."""
+
+    setting: str  # the noise, in words
+    predicted: float | None
+    rule: str
+    why_not: str  # why there is no prediction
+    measured: FloorMeasurement | None
+    steps: int
+    transient: float | None  # ρ^{2T}·‖e₀‖²: what is left of the start after T steps (predicted)
+    agree: bool | None
+    sentences: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.measured
+        return {
+            "setting": self.setting,
+            "predicted": self.predicted,
+            "rule": self.rule or None,
+            "not_covered": self.why_not or None,
+            "measured": m.mean if m else None,
+            "interval": [m.low, m.high] if m else None,
+            "runs": m.samples if m else 0,
+            "steps": self.steps,
+            "transient": self.transient,
+            "agree": self.agree,
+            "verdict": " ".join(self.sentences),
+        }
+
+
+def explain_floor(
+    problem: Any, x_star: Sequence[float], hessian: Sequence[Sequence[float]], runs: int = RUNS
+) -> NoiseFloor | None:
+    """Predict the floor of a noisy run (None when its gradients are exact) and measure it: the mean
+    of ‖x_T − x*‖² over `runs` seeded runs (seeds seed, seed + 1, ...) batched at once."""
+    import numpy as np
+    import torch
+
+    from gdplay.analysis.theory import NESTEROV, gd_rate, heavy_ball_rate, method_for, nesterov_rate
+    from gdplay.engine.execute import DTYPES, noise_spec
+    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.state import kept_state
+
+    cfg = problem.config
+    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
+    kind = cfg.noise.kind if cfg.noise is not None else "gaussian"
+    mb = problem.minibatch
+    if sigma == 0.0 and mb is None:
+        return None
+    words = []
+    if sigma:
+        words.append(f"{kind} noise σ = {sigma:g}")
+    if mb is not None:
+        words.append(f"minibatches of {mb.size} of {mb.n} ({mb.sampling})")
+    setting = ", ".join(words)
+    h = np.asarray(hessian, dtype=np.float64)
+    eig = np.linalg.eigvalsh((h + h.T) / 2).tolist()
+    lr = cfg.optimizer.lr
+    predicted: float | None = None
+    rule, why = "", ""
+    method, why = method_for(problem.optimizer.name, lr, problem.options)
+    if cfg.optimizer.schedule is not None:
+        method, why = (
+            None,
+            "a learning-rate schedule moves the floor as the lr changes: the floor is predicted for a constant lr",
+        )
+    if method is not None and mb is None:
+        p = predict_floor(problem.optimizer.name, lr, problem.options, eig, sigma, kind)
+        predicted, rule, why = p.total, p.rule, p.why_not
+    elif method is not None:
+        data = problem.objective.facts.get("data")
+        if kind == "multiplicative" and sigma:
+            why = "minibatches with multiplicative noise: not predicted"
+        elif method.kind == NESTEROV:
+            why = "the floor of Nesterov momentum is not derived here"
+        elif data is None or data.kind != "least_squares" or data.minimizer is None:
+            why = "the minibatch floor is predicted for least_squares (whose noise at x* is known)"
+        else:
+            xt = np.hstack([np.asarray(data.dataset.x), np.ones((data.n, 1))])
+            theta = np.asarray(data.minimizer)
+            g = 2 * xt * (xt @ theta - np.asarray(data.dataset.y))[:, None]
+            cov = minibatch_factor(mb.n, mb.size, mb.sampling) * (g.T @ g / data.n) + sigma**2 * np.eye(len(theta))
+            rate = (
+                heavy_ball_rate(method.lr, method.momentum, eig)
+                if method.kind == HEAVY_BALL
+                else gd_rate(method.lr, eig)
+            )
+            if rate < 1:
+                predicted = float(np.trace(lyapunov_floor(h, cov, method.lr, method.momentum)))
+                rule = "S = K·S·Kᵀ + lr²·Σ_B (Lyapunov), Σ_B = c·Σ₁ the minibatch noise at x*, c = " + (
+                    "1/B" if mb.sampling == "replacement" else "(n − B)/(B(n − 1))"
+                )
+            else:
+                why = "the method is unstable at this lr: no floor"
+    # the measurement: seeded runs batched at once, their final points
+    dtype = DTYPES[problem.dtype]
+    with kept_state():
+        starts = torch.tensor([list(problem.start)] * runs, dtype=dtype, device=problem.device)
+        seeds = torch.arange(runs, dtype=torch.int64)  # offsets: seeds seed … seed + runs − 1
+        spec = BatchSpec(
+            objective=problem.objective,
+            optimizer=problem.optimizer,
+            options=problem.options,
+            starts=starts,
+            lrs=torch.full((runs,), lr, dtype=torch.float64),
+            steps=cfg.steps,
+            tol=None,
+            blowup=cfg.blowup,
+            record=False,
+            schedule=problem.schedule,
+            noise=noise_spec(problem, seeds, torch.full((runs,), sigma, dtype=torch.float64)),
+        )
+        trace = run_batch(spec)
+    final = trace.final_x.to(torch.float64).numpy()
+    sq = ((final - np.asarray(x_star, dtype=np.float64)) ** 2).sum(axis=1)
+    finite = np.isfinite(sq)
+    measured = mean_ci(sq[finite].tolist()) if finite.sum() > 1 else None
+    transient = None
+    if method is not None and min(eig) > 0:
+        if method.kind == GD:
+            rho = gd_rate(method.lr, eig)
+        elif method.kind == HEAVY_BALL:
+            rho = heavy_ball_rate(method.lr, method.momentum, eig)
+        else:
+            rho = nesterov_rate(method.lr, method.momentum, eig)
+        e0 = float(np.sum((np.asarray(problem.start) - np.asarray(x_star)) ** 2))
+        transient = e0 * rho ** (2 * cfg.steps) if rho < 1 else None
+    agree, sentences = _floor_verdict(predicted, why, measured, transient, int((~finite).sum()), runs, cfg.steps)
+    return NoiseFloor(setting, predicted, rule, why, measured, cfg.steps, transient, agree, sentences)
+
+
+def _floor_verdict(
+    predicted: float | None,
+    why: str,
+    m: FloorMeasurement | None,
+    transient: float | None,
+    lost: int,
+    runs: int,
+    steps: int,
+) -> tuple[bool | None, list[str]]:
+    out: list[str] = []
+    if m is None:
+        return None, [f"{lost} of {runs} seeded runs diverged: there is no floor to measure."]
+    measured = (
+        f"measured E‖x − x*‖² = {m.mean:.4g} (95% interval {m.low:.4g} to {m.high:.4g}, "
+        f"{m.samples} seeded runs at step {steps})"
+    )
+    if predicted is None:
+        return None, [f"{measured}; no prediction: {why}."]
+    inside = m.contains(predicted) or abs(m.mean - predicted) <= MODEL_TOLERANCE * predicted
+    head = "agree" if inside else "disagree"
+    out.append(f"Predicted floor E‖x − x*‖² = {predicted:.4g}; {measured}: they {head}.")
+    if transient is not None and transient > 0.1 * max(predicted, 1e-300):
+        out.append(
+            f"The runs have not forgotten their start: ρ^(2T)·‖x₀ − x*‖² = {transient:.3g} is still "
+            "more than a tenth of the floor; run more steps."
+        )
+    if lost:
+        out.append(f"{lost} of {runs} runs diverged and are left out.")
+    out.append(
+        "With noisy gradients the error stops shrinking at the floor, so a rate measured on one run is the "
+        "noise's, not the method's. The floor shrinks with lr (∝ lr·σ² for small lr): decay the lr to go below it."
+    )
+    return inside, out
+
+
+@dataclass(frozen=True)
+class LossBand:
+    """f − f* (or f when f* is unknown) per step over seeded copies of a run: quantiles per step."""
+
+    name: str
+    steps: list[int]
+    low: list[float]  # the 10% quantile over the seeds, per step
+    median: list[float]
+    high: list[float]  # the 90% quantile
+    runs: int
+    label: str
+
+
+def loss_band(problem: Any, runs: int = 64) -> LossBand:
+    """Run `runs` seeded copies of the problem (seeds seed … seed + runs − 1) batched at once, with
+    history, and reduce their f − f* per step to the 10%, 50% and 90% quantiles (NumPy's)."""
+    import numpy as np
+    import torch
+
+    from gdplay.engine.execute import DTYPES, noise_spec
+    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.state import kept_state
+
+    cfg = problem.config
+    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
+    with kept_state():
+        spec = BatchSpec(
+            objective=problem.objective,
+            optimizer=problem.optimizer,
+            options=problem.options,
+            starts=torch.tensor([list(problem.start)] * runs, dtype=DTYPES[problem.dtype], device=problem.device),
+            lrs=torch.full((runs,), cfg.optimizer.lr, dtype=torch.float64),
+            steps=cfg.steps,
+            blowup=cfg.blowup,
+            record=True,
+            schedule=problem.schedule,
+            noise=noise_spec(problem, torch.arange(runs), torch.full((runs,), sigma, dtype=torch.float64)),
+        )
+        trace = run_batch(spec)
+    values = trace.history_f.to(torch.float64).numpy()  # type: ignore[union-attr]  # [T, runs]
+    f_min = problem.objective.f_min
+    gap = values - f_min if f_min is not None else values
+    q = np.nanquantile(gap, [0.1, 0.5, 0.9], axis=1)
+    label = "f − f*" if f_min is not None else "f"
+    steps = list(range(values.shape[0]))
+    return LossBand(cfg.name, steps, q[0].tolist(), q[1].tolist(), q[2].tolist(), runs, label)
