@@ -217,21 +217,25 @@ def test_declines_what_it_cannot_run(eager_chunks):
         assert any("ran eager instead" in n for n in trace.notes), label
 
 
-def test_declines_an_engine_field_it_does_not_know(eager_chunks):
-    """A field added to BatchSpec later (gradient noise, minibatches) sends the batch to eager."""
+def test_declines_noise_and_any_engine_field_it_does_not_know(eager_chunks):
+    """Gradient noise or minibatches (BatchSpec.noise), and any field added to BatchSpec later,
+    send the batch to the eager engine."""
 
     @dataclasses.dataclass(frozen=True)
-    class Noisy(BatchSpec):
-        noise: float = 0.0
+    class Later(BatchSpec):
+        something_new: float = 0.0
 
     starts = torch.tensor([[-1.2, 1.0]], dtype=torch.float64)
     base = spec_for("sgd", {}, 5, [1e-3], starts)
-    noisy = Noisy(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, noise=0.1)
-    settings, which = noisy.resolved()
-    p, why = compiled.plan(noisy, settings, which)
+    settings, which = base.resolved()
+    assert compiled.plan(base, settings, which)[0] is not None
+    p, why = compiled.plan(dataclasses.replace(base, noise=object()), settings, which)
     assert p is None and "noise" in why
-    quiet = Noisy(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
-    assert compiled.plan(quiet, settings, which)[0] is not None
+    later = Later(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, something_new=0.1)
+    p, why = compiled.plan(later, settings, which)
+    assert p is None and "something_new" in why
+    same = Later(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    assert compiled.plan(same, settings, which)[0] is not None
 
 
 # ---- compiled for real ------------------------------------------------------------------------
