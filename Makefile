@@ -45,6 +45,7 @@ docs: $(STAMP)
 
 bench: $(STAMP) chromium
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/speed.py --readme
 	$(PY) benchmarks/page_latency.py
 
 demo: $(STAMP)

@@ -390,6 +390,12 @@ class RunConfig(_Strict):
     seed: Annotated[int, Field(ge=0, le=2**64 - 1)] = Field(
         0, description="Random seed, for reproducibility.", examples=[0]
     )
+    engine: Literal["eager", "compiled", "auto"] | None = Field(
+        None,
+        description="eager | compiled | auto (the default): compiled fuses many steps into one kernel "
+        "(a symbolic gradient; it pays for compiling first); auto compiles only when that is faster.",
+        examples=["auto", "compiled"],
+    )
     tol: PositiveNumber | None = Field(
         None, description="Stop early when the gradient norm falls below it.", examples=[1.0e-8]
     )

@@ -46,6 +46,7 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         blowup=cfg.blowup,
         record=record,
         schedule=problem.schedule,
+        engine=cfg.engine or "auto",
         noise=noise_spec(problem, [0], [cfg.noise.sigma if cfg.noise else 0.0]),
     )
     trace = run_batch(spec, progress)

@@ -160,6 +160,7 @@ class BatchSpec:
     settings: tuple[Setting, ...] = ()
     which: torch.Tensor | None = None  # [B] int64 on the CPU
     rowwise: bool = True  # False: serve per-row sgd options with torch.optim parameter groups instead
+    engine: str = "eager"  # eager | compiled | auto: see gdplay/engine/compiled.py
     noise: Any = None  # engine.noise.NoiseSpec: stochastic gradients (noise, minibatches), per row
 
     def resolved(self) -> tuple[tuple[Setting, ...], torch.Tensor]:
@@ -177,7 +178,17 @@ def run_batch(spec: BatchSpec, progress: Progress | None = None) -> BatchTrace:
     settings, which = spec.resolved()
     batch, dim = spec.starts.shape
     with _serial(spec.starts.device.type == "cpu" and batch * dim <= SERIAL_VALUES):
+        note = None
+        if spec.engine != "eager":  # the one door to the compiled engine; it declines what it cannot run
+            from gdplay.engine.compiled import try_compiled
+
+            compiled, note = try_compiled(spec, settings, which, progress)
+            if compiled is not None:
+                compiled.threads = torch.get_num_threads()
+                return compiled
         trace = _run_batch(spec, settings, which, progress)
+        if note:
+            trace.notes.append(note)
         trace.threads = torch.get_num_threads()
         return trace
 
@@ -248,7 +259,9 @@ def _plan(
             families.setdefault(("torch", info.name, sched), []).append(s)
     parts: list[_Part] = []
     for key, members in families.items():
-        if key[0] == "own" and (key[1] == "manual_sgd" or len(members) > 1):
+        # sgd takes gdplay's RowwiseSGD even alone: torch.optim's first step imports torch._dynamo
+        # (over a second of start-up), and RowwiseSGD is torch's rule line by line (test_runner.py).
+        if key[0] == "own":
             parts.append(_OwnPart(spec, [settings[s] for s in members], [rows_of[s] for s in members]))
         else:
             parts.append(_TorchPart(spec, [settings[s] for s in members], [rows_of[s] for s in members]))
@@ -329,6 +342,12 @@ class _TorchPart(_Part):
                 ordered.append(piece)
         self.rows = torch.cat(ordered)
         self.optimizer = make_optimizer(info, groups, groups[0]["lr"], {})
+        if info.torch_class == "Adagrad":
+            # Adagrad's constructor fills its sums from its own initial_accumulator_value argument
+            # (0 here), not from the groups' values: set them as each group asks.
+            for group in self.optimizer.param_groups:
+                for p in group["params"]:
+                    self.optimizer.state[p]["sum"].fill_(group["initial_accumulator_value"])
         self._scaled = [(self.leaves[i].detach(), lrs, plan) for i, lrs, plan in scaled]
         self._scaled_leaf = [i for i, _, _ in scaled]
         self._spans: list[tuple[int, int]] = []  # where each scaled leaf sits in x (see `place`)
@@ -790,7 +809,10 @@ def _fast_backward() -> Callable[[torch.Tensor, torch.Tensor], None]:
             run((values,), (seed,), False, False, (), allow_unreachable=True, accumulate_grad=True)
 
         probes = []
-        for way in (public, direct):
+        # The reference is the seed's own z.backward() of a sum (rows do not interact, so the same
+        # gradient): torch.autograd.backward with an explicit grad tensor would import torch.fx's
+        # symbolic shapes on its first call (0.7 s of every command's start-up).
+        for way in (lambda v, s: v.sum().backward(), direct):
             x = torch.tensor([[1.5, -2.0], [0.5, 3.0]], dtype=torch.float64, requires_grad=True)
             values = (x * x * x).sum(dim=1)
             way(values, torch.ones_like(values))

@@ -156,7 +156,7 @@ def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], d
 
     import torch
 
-    x = torch.ones(2, dtype=torch.float32 if dtype == "float32" else torch.float64, requires_grad=True)
+    kind = torch.float32 if dtype == "float32" else torch.float64
 
     def closure() -> Any:
         optimizer.zero_grad()
@@ -165,8 +165,10 @@ def _probe_failure(info: OptimizerInfo, lr: float, options: Mapping[str, Any], d
         return loss
 
     try:
-        with warnings.catch_warnings(), torch.enable_grad():  # a caller may have turned grad mode off
+        # grad mode on whatever the caller's (a notebook under no_grad builds sweeps too)
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.enable_grad():
             warnings.simplefilter("ignore")
+            x = torch.ones(2, dtype=kind, requires_grad=True)
             optimizer = make_optimizer(info, [x], lr, options)
             for _ in range(PROBE_STEPS):
                 if info.name == "lbfgs":

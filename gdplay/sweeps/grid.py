@@ -648,6 +648,7 @@ def batch_spec(sweep: Sweep, rowwise: bool = True, record: bool = False) -> Any:
         settings=sweep.settings,
         which=which,
         rowwise=rowwise,
+        engine=problem.config.engine or "auto",
         noise=noise_spec(problem, seeds, sigmas),
     )
 

@@ -23,6 +23,9 @@ ALLOW_PYTHON = typer.Option(False, "--allow-python", help="Allow objectives writ
 AT = typer.Option(None, "--at", help=AT_HELP)
 RUN = typer.Option(None, "--run", help=RUN_HELP)
 SET = typer.Option(None, "--set", help=SET_HELP)
+ENGINE = typer.Option(
+    None, "--engine", help="eager | compiled | auto (overrides the config; auto compiles only when it pays)."
+)
 
 
 def overrides(
@@ -31,10 +34,11 @@ def overrides(
     dtype: str | None = None,
     steps: int | None = None,
     seed: int | None = None,
+    engine: str | None = None,
 ) -> list[str]:
     """Command-line flags as `key=value` overrides, applied after the file (flags win)."""
     merged = list(sets or [])
-    for key, value in (("device", device), ("dtype", dtype), ("steps", steps), ("seed", seed)):
+    for key, value in (("device", device), ("dtype", dtype), ("steps", steps), ("seed", seed), ("engine", engine)):
         if value is not None:
             merged.append(f"{key}={value}")
     return merged

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON
+from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, JSON, overrides
 from gdplay.cli.shell import emit_json, err, guarded, out, refuse_inputs, write_atomic
 from gdplay.errors import EXIT_CONFIG, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_OK, GdplayError, UsageError
 
@@ -67,6 +67,7 @@ def check(
     only_runs: list[str] | None = typer.Option(
         None, "--run", metavar="NAME", help="With --update: update only the runs named NAME (repeatable)."
     ),
+    engine: str | None = ENGINE,
 ) -> None:
     """Run every config under PATHS that has an expect: block and check its results.
 
@@ -116,7 +117,7 @@ def check(
 
     report = check_configs(
         paths,
-        sets=sets or (),
+        sets=overrides(sets, engine=engine),
         allow_python=allow_python,
         on_file=rewrite if update else None,
         exclude=exclude or (),

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, JSON, RUN, ProgressBar, overrides
+from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, JSON, RUN, ProgressBar, overrides
 from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs
 
 CONFIGS = typer.Argument(..., help="One or more YAML config files.", exists=False)
@@ -28,6 +28,7 @@ def run(
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
+    engine: str | None = ENGINE,
     allow_python: bool = ALLOW_PYTHON,
     plain: bool = typer.Option(False, "--plain", help="No loss sparkline in the summary."),
     csv_file: Path | None = typer.Option(
@@ -62,7 +63,7 @@ def run(
 
     runs = run_configs(
         list(configs),
-        sets=overrides(sets, device, dtype, steps, seed),
+        sets=overrides(sets, device, dtype, steps, seed, engine),
         allow_python=allow_python,
         run=run_name,
         on_result=show,

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from gdplay.cli.commands import command
-from gdplay.cli.commands._shared import ALLOW_PYTHON, ProgressBar, overrides
+from gdplay.cli.commands._shared import ALLOW_PYTHON, ENGINE, ProgressBar, overrides
 from gdplay.cli.shell import emit_json, guarded, out, refuse_inputs, write_atomic
 from gdplay.errors import EXIT_INTERRUPTED, EXIT_OK
 
@@ -35,6 +35,7 @@ def sweep(
     dtype: str | None = typer.Option(None, "--dtype", help="float32 | float64 (overrides the config)."),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates per run (overrides the config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (overrides the config)."),
+    engine: str | None = ENGINE,
     allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Run a grid of settings as one batch and map where gradient descent converges or diverges.
@@ -77,7 +78,7 @@ def sweep(
         axes=flags,
         rows=rows,
         cols=cols,
-        sets=overrides(sets, device, dtype, steps, seed),
+        sets=overrides(sets, device, dtype, steps, seed, engine),
         allow_python=allow_python,
         progress_for=progress_for,
         on_result=show,

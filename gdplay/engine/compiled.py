@@ -1,0 +1,568 @@
+"""The compiled engine: many steps of many runs fused into one Inductor kernel, the gradient a formula.
+
+The eager engine (runner.py) takes one autograd pass and a few optimizer kernels per step, each
+a trip through memory and through Python. When gdplay knows both the objective as a tree
+(gdplay/problems/symbolic.py: ∇f derived by rule) and the optimizer's update as arithmetic
+(the rules below), a chunk of CHUNK steps is one function of plain element-wise tensor
+operations on one [K] tensor per coordinate (K runs, "structure of arrays"):
+
+    for t in t₀ .. t₀+CHUNK−1:
+        f, ∇f = formula(x)                       (symbolic gradient, no autograd)
+        record / check step t                    (same tests as the eager engine's _Checker)
+        x, state = update(x, ∇f, state, t)       (the optimizer's rule, written out)
+
+`torch.compile` (Inductor) turns it into one loop over the runs that keeps every value in
+registers across the CHUNK steps. Inside the chunk each run's first event is found as the
+eager engine finds it: diverged when f is not finite, |f| > blowup, |∇f| is not finite or the
+point is not finite; converged when |∇f| < tol; the result is read at that step. After each
+chunk the host asks once whether any run is still going.
+
+Update rules (torch/optim/*.py, single-tensor path, line by line; options per run as [K] tensors):
+
+    sgd:      g ← −g (maximize);  g ← g + λx;  v ← g (t = 0) else μv + (1−τ)g;  d ← g + μv (nesterov) else v;
+              x ← x − lr·d
+    manual_sgd: v ← g (t = 0) else μv + g;  x ← x − lr·v  (μ = 0: x ← x − lr·g)
+    adam(w):  x ← x(1 − lr·λ) (adamw) or g ← g + λx (adam);  m ← lerp(m, g, 1−β₁);  s ← β₂s + (1−β₂)g²;
+              (amsgrad: ŝ ← max(ŝ, s));  x ← x − lr/(1−β₁ᵗ) · m/(√s/√(1−β₂ᵗ) + ε)
+    rmsprop:  g ← g + λx;  s ← αs + (1−α)g²;  a ← √(s − ḡ²) (centered, ḡ ← lerp(ḡ, g, 1−α)) else √s;
+              a ← a + ε;  b ← μb + g/a, x ← x − lr·b (momentum) else x ← x − lr·g/a
+    adagrad:  g ← g + λx;  s ← s + g²;  x ← x − lr/(1 + (t−1)·decay) · g/(√s + ε)
+
+tests/test_compiled_engine.py proves each equal to torch.optim and to the eager engine in float64
+(same statuses and stop steps, final points within a relative 1e-9).
+
+`engine: auto` compiles only when the eager engine's estimated time exceeds the compile cost
+(`choose`); Inductor's on-disk cache (torch's default location) makes a second process pay
+little, and a compiled chunk is kept for the rest of the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gdplay.engine.runner import (
+    CONVERGED,
+    DIVERGED,
+    INTERRUPTED,
+    MAX_STEPS,
+    BatchSpec,
+    BatchTrace,
+    Progress,
+    Setting,
+)
+from gdplay.optim.factory import accepted_options
+from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, signature, tape
+
+CHUNK = 4  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
+
+# The cost model of `auto` (seconds), measured on a 2-core machine with torch 2.13 (docs/benchmarks.md):
+EAGER_STEP_S = 40e-6  # the eager engine's Python and dispatch per step, whatever the batch
+EAGER_VALUE_S = 4e-9  # ... and per coordinate of every run per step
+COMPILED_VALUE_S = 0.5e-9  # the compiled chunk per coordinate-step
+COMPILE_COLD_S = 12.0  # compiling a chunk with an empty cache
+COMPILE_WARM_S = 3.0  # tracing it again when Inductor's on-disk cache has the kernel
+
+
+# ---- the update rules ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An optimizer the compiled engine knows: its per-run numbers, its switches, its update."""
+
+    numeric: tuple[str, ...]  # options that may differ per run ([K] tensors); `betas` is split in two
+    switches: tuple[str, ...]  # boolean options, the same for every run of a batch
+    slots: Callable[[Mapping[str, bool]], tuple[str, ...]]  # state tensors per coordinate
+    step: Callable[..., tuple[Any, dict[str, Any]]]
+
+
+def _sgd_slots(on: Mapping[str, bool]) -> tuple[str, ...]:
+    return ("v",) if on["uses_momentum"] else ()
+
+
+def _sgd_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
+    if on["maximize"]:
+        g = -g
+    if on["uses_decay"]:
+        g = g + h["weight_decay"] * x
+    if on["uses_momentum"]:
+        v = torch.where(t == 0, g, h["momentum"] * st["v"] + h["keep"] * g)
+        st = {"v": v}
+        g = g + h["momentum"] * v if on["nesterov"] else v
+    return x - h["lr"] * g, st
+
+
+def _manual_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
+    if on["uses_momentum"]:
+        v = torch.where(t == 0, g, h["momentum"] * st["v"] + g)
+        return x - h["lr"] * v, {"v": v}
+    return x - h["lr"] * g, st
+
+
+def _adam_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
+    if on["maximize"]:
+        g = -g
+    if on["decoupled"]:
+        x = x * (1 - h["lr"] * h["weight_decay"])
+    elif on["uses_decay"]:
+        g = g + h["weight_decay"] * x
+    m = torch.lerp(st["m"], g, 1 - h["beta1"])
+    s = st["s"] * h["beta2"] + (1 - h["beta2"]) * (g * g)
+    out = {"m": m, "s": s}
+    step = (t + 1).to(torch.float64)
+    bc1 = (1 - h["beta1_64"] ** step).to(x.dtype)
+    bc2_sqrt = (1 - h["beta2_64"] ** step).sqrt().to(x.dtype)
+    if on["amsgrad"]:
+        s = out["smax"] = torch.maximum(st["smax"], s)
+    denom = s.sqrt() / bc2_sqrt + h["eps"]
+    return x - (h["lr"] / bc1) * (m / denom), out
+
+
+def _adam_slots(on: Mapping[str, bool]) -> tuple[str, ...]:
+    return ("m", "s", "smax") if on["amsgrad"] else ("m", "s")
+
+
+def _rmsprop_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
+    if on["maximize"]:
+        g = -g
+    if on["uses_decay"]:
+        g = g + h["weight_decay"] * x
+    s = st["s"] * h["alpha"] + (1 - h["alpha"]) * (g * g)
+    out = {"s": s}
+    if on["centered"]:
+        ga = out["ga"] = torch.lerp(st["ga"], g, 1 - h["alpha"])
+        avg = (s - ga * ga).sqrt()
+    else:
+        avg = s.sqrt()
+    avg = avg + h["eps"]
+    if on["uses_momentum"]:
+        b = out["b"] = st["b"] * h["momentum"] + g / avg
+        return x - h["lr"] * b, out
+    return x - h["lr"] * (g / avg), out
+
+
+def _rmsprop_slots(on: Mapping[str, bool]) -> tuple[str, ...]:
+    return ("s",) + (("ga",) if on["centered"] else ()) + (("b",) if on["uses_momentum"] else ())
+
+
+def _adagrad_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
+    if on["maximize"]:
+        g = -g
+    if on["uses_decay"]:
+        g = g + h["weight_decay"] * x
+    clr = h["lr"] / (1 + t.to(x.dtype) * h["lr_decay"])
+    s = st["s"] + g * g
+    return x - clr * (g / (s.sqrt() + h["eps"])), {"s": s}
+
+
+RULES: dict[str, Rule] = {
+    "manual_sgd": Rule(("momentum",), (), _sgd_slots, _manual_step),
+    "sgd": Rule(("momentum", "dampening", "weight_decay"), ("nesterov", "maximize"), _sgd_slots, _sgd_step),
+    "adam": Rule(
+        ("beta1", "beta2", "eps", "weight_decay"),
+        ("amsgrad", "maximize", "decoupled_weight_decay"),
+        _adam_slots,
+        _adam_step,
+    ),
+    "adamw": Rule(
+        ("beta1", "beta2", "eps", "weight_decay"),
+        ("amsgrad", "maximize", "decoupled_weight_decay"),
+        _adam_slots,
+        _adam_step,
+    ),
+    "rmsprop": Rule(
+        ("alpha", "eps", "weight_decay", "momentum"), ("centered", "maximize"), _rmsprop_slots, _rmsprop_step
+    ),
+    "adagrad": Rule(
+        ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+        ("maximize",),
+        lambda on: ("s",),
+        _adagrad_step,
+    ),
+}
+
+
+# ---- planning: can this batch be compiled? ----------------------------------------------------
+
+_KNOWN_SPEC_FIELDS = {
+    "objective", "optimizer", "options", "starts", "lrs", "steps", "tol", "blowup", "record", "schedule",
+    "settings", "which", "rowwise", "engine",
+}  # fmt: skip
+
+
+@dataclass
+class Plan:
+    """A batch the compiled engine can run: trees, rule, switches and per-run numbers."""
+
+    name: str
+    rule: Rule
+    value: S
+    grads: list[S]
+    switches: dict[str, bool]
+    columns: dict[str, list[float]]  # option -> per-run value, in row order
+    key: str  # what the compiled chunk depends on (trees, rule, switches, dtype, device)
+
+
+def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> tuple[Plan | None, str]:
+    """(plan, "") when the compiled engine can run the batch, else (None, why not)."""
+    for f in fields(spec):  # something added to the engine that this one does not know (noise, minibatches)
+        if f.name not in _KNOWN_SPEC_FIELDS and getattr(spec, f.name) != f.default:
+            return None, f"{f.name} is set"
+    if spec.record:
+        return None, "the run keeps its history"
+    if spec.starts.device.type not in ("cpu", "cuda"):
+        return None, f"device {spec.starts.device.type}"
+    names = {s.optimizer.name for s in settings}
+    if len(names) != 1:
+        return None, "the batch mixes optimizers"
+    (name,) = names
+    rule = RULES.get(name)
+    if rule is None:
+        return None, f"{name} has no compiled update rule"
+    if any(s.schedule is not None for s in settings):
+        return None, "a learning-rate schedule is set"
+    tree = objective_tree(spec.objective)
+    if tree is None:
+        return None, f"no symbolic gradient for the {spec.objective.kind} objective"
+    defaults = _defaults(settings[0])
+    rows = which.tolist()
+    per_setting: list[dict[str, Any]] = []
+    for s in settings:
+        merged = {**defaults, **s.options}
+        if "betas" in merged:
+            merged["beta1"], merged["beta2"] = (float(b) for b in merged.pop("betas"))
+        unknown = set(merged) - set(rule.numeric) - set(rule.switches) - {"lr"}
+        bad = [k for k in unknown if merged[k] not in (None, False)]
+        if bad:
+            return None, f"option {sorted(bad)[0]!r} has no compiled form"
+        per_setting.append(merged)
+    switches: dict[str, bool] = {}
+    for key in rule.switches:
+        values = {bool(p.get(key) or False) for p in per_setting}
+        if len(values) > 1:
+            return None, f"runs differ in {key}"
+        switches[key] = values.pop()
+    columns = {key: [float(per_setting[r][key]) for r in rows] for key in rule.numeric}
+    switches["uses_momentum"] = any(v != 0 for v in columns.get("momentum", [0.0]))
+    switches["uses_decay"] = any(v != 0 for v in columns.get("weight_decay", [0.0]))
+    switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
+    grads = gradient(tree, spec.objective.dim)
+    key = "|".join(
+        [
+            name,
+            signature([tree, *grads]),
+            repr(sorted(switches.items())),
+            str(spec.starts.dtype),
+            spec.starts.device.type,
+        ]
+    )
+    return Plan(name, rule, tree, grads, switches, columns, key), ""
+
+
+def _defaults(setting: Setting) -> dict[str, Any]:
+    """The optimizer's own defaults, read from its constructor (what torch.optim would use)."""
+    out: dict[str, Any] = {}
+    for key, param in accepted_options(setting.optimizer).items():
+        if key != "lr" and param.default is not inspect.Parameter.empty:
+            out[key] = param.default
+    return out
+
+
+# ---- choosing ---------------------------------------------------------------------------------
+
+
+def estimate_eager_s(batch: int, dim: int, steps: int) -> float:
+    return steps * (EAGER_STEP_S + EAGER_VALUE_S * batch * dim)
+
+
+def compile_cost_s(key: str) -> float:
+    """What compiling the chunk of `key` would cost now: nothing if this process has it, the warm
+    cost if a gdplay process compiled it before (Inductor's disk cache has it), else the cold cost."""
+    if key in _CHUNKS:
+        return 0.0
+    return COMPILE_WARM_S if _marker(key).exists() else COMPILE_COLD_S
+
+
+def choose(engine: str, batch: int, dim: int, steps: int, key: str) -> bool:
+    """Whether to compile: always for `compiled`; for `auto` only when the eager engine's estimated
+    time exceeds the compile cost plus the compiled run's own time (so a small run never waits)."""
+    if engine == "compiled":
+        return True
+    if engine != "auto":
+        return False
+    eager = estimate_eager_s(batch, dim, steps)
+    compiled = compile_cost_s(key) + COMPILED_VALUE_S * batch * dim * steps
+    return eager > compiled
+
+
+def _marker(key: str) -> Path:
+    """A file whose presence says that a gdplay process compiled `key` before (in gdplay's cache dir)."""
+    base = os.environ.get("GDPLAY_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gdplay"
+    )
+    digest = hashlib.sha256(f"{torch.__version__}|{key}".encode()).hexdigest()[:32]
+    return Path(base) / "compiled" / digest
+
+
+# ---- the chunk ------------------------------------------------------------------------------
+
+_CHUNKS: dict[str, Callable[..., Any]] = {}
+
+
+def _inductor(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return torch.compile(fn, fullgraph=True)  # no graph breaks: one graph, or an error and eager
+
+
+# What turns a chunk into a kernel. The tests of the update rules swap in the identity (the same
+# torch code run eagerly, seconds cheaper); tests/test_compiled_engine.py compiles for real too.
+COMPILER: Callable[[Callable[..., Any]], Callable[..., Any]] = _inductor
+
+
+def _make_chunk(p: Plan, dim: int, gmax: float, n: int, replay: bool = False) -> Callable[..., Any]:
+    """n steps of the batch as a plain torch function: evaluate, check, update, n times.
+
+    The fast form (compiled) keeps per run only whether it is still going and the step of its first
+    event; it returns the new points and state, (running, stop), and x, f, |∇f| of its last
+    evaluation. The replay form (plain torch, on the few runs that stopped in a chunk) runs the
+    same chunk again from its start and also returns x, f, |∇f| at each run's stop step `at`."""
+    code, outs = tape([p.value, *p.grads])
+    slots = p.rule.slots(p.switches)
+    step_rule = p.rule.step
+    on = dict(p.switches)
+
+    def chunk(xs, state, h, t0, tol, blowup, running, stop, at=None):  # type: ignore[no-untyped-def]
+        xs = list(xs)
+        state = [dict(zip(slots, s, strict=True)) for s in state]
+        f = gn = xs[0]
+        last = xs
+        kept: list[Any] = []
+        for i in range(n):
+            t = t0 + i
+            f, *gs = run_tape(code, outs, xs)
+            gn = gs[0] * gs[0]
+            for g in gs[1:]:
+                gn = gn + g * g
+            gn = gn.sqrt()
+            finite_x = torch.isfinite(xs[0])
+            for x in xs[1:]:
+                finite_x = finite_x & torch.isfinite(x)
+            fa = f.abs()
+            new = running & ~((fa <= blowup) & (gn <= gmax) & (gn >= tol) & finite_x)
+            stop = torch.where(new, t, stop)
+            running = running & ~new
+            if replay:
+                here = at == t
+                if not kept:
+                    kept = [*xs, f, gn]
+                kept = [torch.where(here, v, k) for v, k in zip([*xs, f, gn], kept, strict=True)]
+            last = list(xs)
+            for d in range(dim):
+                xs[d], state[d] = step_rule(xs[d], gs[d], state[d], h, t, on)
+        flat = [tuple(s[k] for k in slots) for s in state]
+        if replay:
+            return kept
+        return xs, flat, running, stop, (last, f, gn)
+
+    return chunk
+
+
+def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int) -> tuple[Callable[..., Any], bool]:
+    """(the compiled chunk of the plan, whether it is new): compiled once per process for one run
+    and once for any number of runs ≥ 2 (the batch size a symbol), cached on disk by Inductor."""
+    key = f"{p.key}|threads={torch.get_num_threads()}|{'one' if batch == 1 else 'many'}"
+    found = _CHUNKS.get(key)
+    if found is not None:
+        return found, False
+    fn = _make_chunk(p, dim, torch.finfo(dtype).max, CHUNK)
+    # dynamic=None, not True: True would also make the tape's numbers symbols (guards on each);
+    # the batch size is marked dynamic on the inputs instead (see run_compiled).
+    found = _CHUNKS[key] = COMPILER(fn)
+    _CHUNKS[p.key] = found
+    return found, True
+
+
+def _mark_batch_dynamic(batch: int, *trees: Any) -> None:
+    for tree in trees:
+        if isinstance(tree, torch.Tensor):
+            if tree.dim() == 1 and tree.shape[0] == batch:
+                torch._dynamo.mark_dynamic(tree, 0)
+        elif isinstance(tree, list | tuple):
+            _mark_batch_dynamic(batch, *tree)
+        elif isinstance(tree, dict):
+            _mark_batch_dynamic(batch, *tree.values())
+
+
+# ---- running --------------------------------------------------------------------------------
+
+
+def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
+    """Run the batch on the compiled chunk: the BatchTrace the eager engine would give (no history)."""
+    batch, dim = spec.starts.shape
+    device, dtype = spec.starts.device, spec.starts.dtype
+    first_compile = p.key not in _CHUNKS
+    fn, fresh = compiled_chunk(p, dim, dtype, batch)
+
+    def column(values: Sequence[float], as_dtype: torch.dtype = dtype) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.float64).to(device=device, dtype=as_dtype)
+
+    h: dict[str, torch.Tensor] = {"lr": spec.lrs.to(device=device, dtype=dtype).contiguous()}
+    for key, values in p.columns.items():
+        h[key] = column(values)
+    if "beta1" in h:
+        h["beta1_64"] = column(p.columns["beta1"], torch.float64)
+        h["beta2_64"] = column(p.columns["beta2"], torch.float64)
+    if "dampening" in h:  # torch.optim.SGD ignores dampening where momentum is 0
+        h["keep"] = torch.where(h["momentum"] == 0, torch.ones_like(h["momentum"]), 1 - h["dampening"])
+    xs = [spec.starts[:, d].detach().clone().contiguous() for d in range(dim)]
+    slots = p.rule.slots(p.switches)
+    state = []
+    for x in xs:
+        init = []
+        for _ in slots:
+            if p.name == "adagrad":
+                init.append(h["initial_accumulator_value"].clone())
+            else:
+                init.append(torch.zeros_like(x))
+        state.append(tuple(init))
+
+    def zeros(kind: torch.dtype, fill: float = 0.0) -> torch.Tensor:
+        return torch.full((batch,), fill, dtype=kind, device=device)
+
+    nan = float("nan")
+    running = torch.ones(batch, dtype=torch.bool, device=device)
+    stop = zeros(torch.int64, spec.steps)
+    fx = [zeros(dtype, nan) for _ in range(dim)]
+    ff, fg = zeros(dtype, nan), zeros(dtype, nan)
+
+    def scalar(v: float, kind: torch.dtype = dtype) -> torch.Tensor:
+        # shape [1], not 0-d: torch.compile would read a 0-d tensor as a number (a guard, a restart)
+        return torch.tensor([v], dtype=kind, device=device)
+
+    tol_t = scalar(spec.tol if spec.tol is not None else 0.0)
+    blowup_t = scalar(spec.blowup)
+    gmax = torch.finfo(dtype).max
+    evaluations = spec.steps + 1  # steps 0..steps are evaluated, the last one without an update after it
+    whole = evaluations // CHUNK
+    done = 0  # steps evaluated
+    left = batch  # runs still going
+    tail: Any = None
+    interrupted = False
+    if fresh and batch > 1:
+        _mark_batch_dynamic(batch, xs, state, h, running, stop)
+    began = time.perf_counter()
+    try:
+        while done < evaluations:
+            n = CHUNK if done < whole * CHUNK else evaluations - done
+            # The last few steps (fewer than a chunk) run the same function uncompiled.
+            call = fn if n == CHUNK else _make_chunk(p, dim, gmax, n)
+            t0 = scalar(done, torch.int64)
+            before = (xs, state, running)
+            if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
+            else:
+                xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
+            done += n
+            now = int(running.sum())
+            if now < left:  # some runs stopped in this chunk: replay it for them to read their state there
+                rows = torch.nonzero(before[2] & ~running).squeeze(1)
+                replay = _make_chunk(p, dim, gmax, n, replay=True)
+                kept = replay(
+                    [x[rows] for x in before[0]],
+                    [tuple(v[rows] for v in s) for s in before[1]],
+                    {k: v[rows] for k, v in h.items()},
+                    t0,
+                    tol_t,
+                    blowup_t,
+                    torch.ones(len(rows), dtype=torch.bool, device=device),
+                    stop[rows],
+                    at=stop[rows],
+                )
+                for d in range(dim):
+                    fx[d][rows] = kept[d]
+                ff[rows], fg[rows] = kept[dim], kept[dim + 1]
+                left = now
+            if not now:
+                break
+            if progress is not None:
+                progress(done - 1, spec.steps)
+    except KeyboardInterrupt:
+        interrupted = True
+    wall = time.perf_counter() - began
+    if first_compile and not interrupted:
+        _mark(p.key)
+    # Why each stopped run stopped follows from what it was at its stop step (the eager checker's
+    # order: f not finite, then the gradient, the point, |f| > blowup; none of them: converged).
+    fxs = torch.stack(fx, dim=1)
+    cause = torch.zeros(batch, dtype=torch.int64, device=device)
+    cause = torch.where(ff.abs() > spec.blowup, 4, cause)
+    cause = torch.where(~torch.isfinite(fxs).all(dim=1), 3, cause)
+    cause = torch.where(~torch.isfinite(fg), 2, cause)
+    cause = torch.where(~torch.isfinite(ff), 1, cause)
+    cause = torch.where(running, 0, cause)
+    status = torch.where(cause > 0, DIVERGED, CONVERGED)
+    if tail is not None:
+        lx, lf, lg = tail
+        end = MAX_STEPS if done == evaluations and not interrupted else INTERRUPTED
+        stop = torch.where(running, done - 1, stop)
+        status = torch.where(running, end, status)
+        fx = [torch.where(running, a, b) for a, b in zip(lx, fx, strict=True)]
+        ff = torch.where(running, lf, ff)
+        fg = torch.where(running, lg, fg)
+    else:  # interrupted before the first chunk ended
+        stop = torch.zeros_like(stop)
+        status = torch.full_like(status, INTERRUPTED)
+    if progress is not None:
+        progress(spec.steps, spec.steps)
+    return BatchTrace(
+        status=status.cpu(),
+        cause=cause.cpu(),
+        stop=stop.cpu(),
+        final_x=torch.stack(fx, dim=1).cpu(),
+        final_f=ff.cpu(),
+        final_g=fg.cpu(),
+        wall_time_s=wall,
+        interrupted=interrupted,
+    )
+
+
+def _mark(key: str) -> None:
+    try:
+        path = _marker(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:  # a read-only home: auto then assumes a cold cache, which is only slower
+        pass
+
+
+def try_compiled(
+    spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor, progress: Progress | None
+) -> tuple[BatchTrace | None, str | None]:
+    """(trace, None) when the batch ran compiled; (None, note) when it must run eager, with the
+    reason as a note when `compiled` was asked for explicitly (auto falls back silently)."""
+    p, why = plan(spec, settings, which)
+    if p is None:
+        return None, (f"engine compiled: ran eager instead ({why})" if spec.engine == "compiled" else None)
+    batch, dim = spec.starts.shape
+    if not choose(spec.engine, batch, dim, spec.steps, p.key):
+        return None, None
+    try:
+        trace = run_compiled(spec, p, progress)
+    except Exception as exc:  # no C compiler, an Inductor failure: the eager engine is always there
+        if spec.engine != "compiled":
+            return None, None
+        return None, f"engine compiled: ran eager instead (compiling failed: {type(exc).__name__})"
+    trace.lrs = spec.lrs.to(torch.float64).cpu()
+    trace.notes = [f"compiled engine: symbolic gradient, fused chunks of {CHUNK} steps"]
+    return trace, None
