@@ -26,7 +26,8 @@ def blocks(page: Path) -> list[str]:
 
 def test_every_page_with_python_is_run_or_listed():
     pages = {p.name for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))] if blocks(p)}
-    assert pages == {p.name for p in PAGES} | FRAGMENTS
+    # pictures.md's block reads a page made by a console command: run by its own test below
+    assert pages == {p.name for p in PAGES} | FRAGMENTS | {"pictures.md"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -46,3 +47,29 @@ def test_the_python_examples_run_and_return_what_they_say(page, monkeypatch):
                 assert got == expected, f"{page.name}: {line.strip()} gives {got!r}"
                 checked += 1
     assert checked >= 1, f"{page.name}: no line states what it returns"
+
+
+def test_the_pictures_page_reads_a_page_as_it_says(cli, tmp_path, monkeypatch):
+    """docs/pictures.md's block decodes the page's embedded data: run it on a page made here, and its
+    x series must be the initial run's path as `gdplay run --json` gives it for the same settings."""
+    import json
+
+    import numpy as np
+
+    (code,) = blocks(ROOT / "docs" / "pictures.md")
+    monkeypatch.chdir(tmp_path)
+    config = ROOT / "configs" / "lessons" / "08_ill_conditioning.yaml"
+    assert cli("plot", str(config), "-o", "valley.html", "--steps", "40").exit_code == 0
+    namespace: dict[str, object] = {}
+    exec(compile(code, "pictures.md", "exec"), namespace)
+    run = namespace["run"]
+    xs = np.asarray(namespace["xs"], dtype=np.float64)
+    sets = [f"optimizer.lr={run['lr']!r}"] + [f"optimizer.{k}={v!r}" for k, v in run["options"].items()]
+    argv = ["run", str(config), "--steps", "40", "--json"]
+    for s in sets:
+        argv += ["--set", s]
+    record = json.loads(cli(*argv).stdout)["runs"][0]
+    steps = record["history"]
+    expected = np.array([h["point"]["x"] for h in steps], dtype=np.float64)
+    assert len(xs) == len(expected)
+    np.testing.assert_allclose(xs, expected, rtol=1e-6, atol=1e-6)  # float32 series of x − x*

@@ -237,7 +237,11 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     double = None
     if method is not None and prediction is not None and measured.rate is not None:
         measured, double = _double_root(method, prediction, measured, error_norms(points, minimum.point, two_step))
-    sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured, double)
+    from gdplay.analysis.noise import explain_floor
+
+    floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
+    noisy = floor.setting if floor is not None else None
+    sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured, double, noisy)
     if elsewhere is not None:
         layout = objective.layout
         sentences.insert(
@@ -252,9 +256,6 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
             f"the minimum found is x* = {_point(objective.layout, minimum.point)}, "
             f"f* = {minimum.value:.6g}, at a kink.",
         )
-    from gdplay.analysis.noise import explain_floor
-
-    floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
     return Explanation(
         cfg.name,
         objective,
@@ -345,8 +346,10 @@ def verdict(
     result: RunResult,
     measured: Measured,
     double: DoubleRoot | None = None,
+    noisy: str | None = None,
 ) -> list[str]:
-    """Plain-language sentences: the prediction, then what the run did, then whether they agree."""
+    """Plain-language sentences: the prediction, then what the run did, then whether they agree.
+    `noisy`: the run's gradient noise in words, when it has any (its error settles at a floor)."""
     out: list[str] = []
     if method is None or prediction is None:
         out.append(f"no prediction: {why_not}.")
@@ -387,6 +390,13 @@ def verdict(
             )
         elif gap <= AGREE_LOG:
             out.append(f"{both}: they agree (log-rate error |ln m / ln p − 1| = {gap:.2g} ≤ {AGREE_LOG:g}).")
+        elif noisy is not None:
+            out.append(
+                f"{both}: they DIFFER (log-rate error |ln m / ln p − 1| = {gap:.2g} > {AGREE_LOG:g}). "
+                f"The gradients are noisy ({noisy}): after its transient the error stops shrinking geometrically "
+                "and settles at the noise floor (below), so a rate measured there is not the rate of the exact "
+                "gradients that the theory predicts."
+            )
         else:
             out.append(
                 f"{both}: they DIFFER (log-rate error |ln m / ln p − 1| = {gap:.2g} > {AGREE_LOG:g}). "
