@@ -56,7 +56,7 @@ fuzz: $(STAMP)
 
 # After a change to the config model: regenerate the shipped JSON Schema (a test fails until then).
 schema: $(STAMP)
-	$(VENV)/bin/gdplay schema --write
+	$(VENV)/bin/gdplay schema --write gdplay/config/config.schema.json
 
 # After editing a lesson in gdplay/teach/lessons/ (the source): refresh the copies in configs/lessons/.
 lessons: $(STAMP)

@@ -28,7 +28,7 @@ def validator():
 
 def test_shipped_schema_matches_the_model():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "the config model changed: regenerate with `gdplay schema --write` (or `make schema`)"
+        "the config model changed: regenerate with `make schema`"
     )
 
 
@@ -113,3 +113,34 @@ def test_what_the_schema_rejects_the_loader_rejects(validator, text, message):
     assert any(message in e for e in errors), errors
     with pytest.raises(ConfigError):
         load_config_text(text)
+
+
+def test_a_project_schema_is_written_and_new_configs_point_at_it(cli, tmp_path):
+    """`gdplay schema --write gdplay.schema.json` at a project's root; `init` and `lessons --export`
+    in a folder below it point their first line at that file by a relative path (issue 15: paths
+    into site-packages were wrong for everyone else once committed)."""
+    project = tmp_path / "project"
+    (project / "configs" / "deep").mkdir(parents=True)
+    assert cli("schema", "--write", project / "gdplay.schema.json").exit_code == 0
+    assert (project / "gdplay.schema.json").read_text(encoding="utf-8") == schema_text()
+    assert cli("init", project / "configs" / "deep" / "mine").exit_code == 0
+    assert cli("lessons", "6", "--export", project / "configs").exit_code == 0
+    for path in (project / "configs" / "deep" / "mine.yaml", *(project / "configs").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith(SCHEMA_LINE), path
+        reference = first[len(SCHEMA_LINE) :]
+        assert not reference.startswith("/") and "site-packages" not in reference
+        assert (path.parent / reference).resolve() == (project / "gdplay.schema.json").resolve()
+
+
+def test_a_folder_as_the_target_gets_gdplay_schema_json(cli, tmp_path):
+    assert cli("schema", "--write", tmp_path).exit_code == 0
+    assert (tmp_path / "gdplay.schema.json").read_text(encoding="utf-8") == schema_text()
+
+
+def test_without_a_project_schema_no_path_is_written(cli, tmp_path):
+    # tmp_path lies outside gdplay's checkout and has no gdplay.schema.json above it
+    assert cli("init", tmp_path / "mine").exit_code == 0
+    first = (tmp_path / "mine.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert "$schema=" not in first and "gdplay schema --write gdplay.schema.json" in first
+    assert cli("run", tmp_path / "mine.yaml", "--steps", "3").exit_code == 0  # and it still runs

@@ -10,7 +10,8 @@ Schema cannot say (one of expr, name or python; a run's merged keys complete) is
 checked when the file is loaded.
 
 The file is shipped as gdplay/config/config.schema.json; a test regenerates it and fails
-when it drifts from the models (`gdplay schema --write` or `make schema` fixes it).
+when it drifts from the models (`make schema` fixes it). A project writes its own copy with
+`gdplay schema --write gdplay.schema.json`; `gdplay init` and `gdplay lessons --export` point at it.
 """
 
 from __future__ import annotations
@@ -73,17 +74,39 @@ def shipped_text() -> str:
     return SCHEMA_PATH.read_text(encoding="utf-8")
 
 
-def schema_reference(folder: Path) -> str:
-    """How a config in `folder` points at the shipped schema: a relative path, as the repo's configs do."""
+PROJECT_SCHEMA = "gdplay.schema.json"  # what `gdplay schema --write gdplay.schema.json` puts in a project
+SOURCE_ROOT = SCHEMA_PATH.parents[2]  # gdplay's own checkout (its configs point at the shipped file)
+
+
+def schema_reference(folder: Path) -> str | None:
+    """How a config in `folder` points at the config schema, as a path relative to the folder:
+    the nearest `gdplay.schema.json` in the folder or one above it (what `gdplay schema --write
+    gdplay.schema.json` put at the project's root, committed with the configs); in gdplay's own
+    checkout, the shipped file. None otherwise: a path into site-packages or into someone's
+    checkout would be wrong for everyone else once committed."""
+    here = folder.resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / PROJECT_SCHEMA).is_file():
+            return _relative(candidate / PROJECT_SCHEMA, here)
+    if (SOURCE_ROOT / "pyproject.toml").is_file() and here.is_relative_to(SOURCE_ROOT):
+        return _relative(SCHEMA_PATH, here)
+    return None
+
+
+def _relative(target: Path, folder: Path) -> str:
     try:
-        return Path(os.path.relpath(SCHEMA_PATH, folder.resolve())).as_posix()
+        return Path(os.path.relpath(target, folder)).as_posix()
     except ValueError:  # another drive (Windows): no relative path exists
-        return SCHEMA_PATH.as_uri()
+        return target.as_uri()
 
 
 def schema_line(folder: Path) -> str:
-    """The first line of a config in `folder`, for editors that read yaml-language-server comments."""
-    return f"{SCHEMA_LINE}{schema_reference(folder)}\n"
+    """The first line of a config in `folder`, for editors that read yaml-language-server comments;
+    where no schema file is found, a line that says how to make one."""
+    reference = schema_reference(folder)
+    if reference is None:
+        return f"# Editor completion: run `gdplay schema --write {PROJECT_SCHEMA}` at your project's root.\n"
+    return f"{SCHEMA_LINE}{reference}\n"
 
 
 def _partial(block: Any) -> Any:

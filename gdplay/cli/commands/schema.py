@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -15,10 +16,13 @@ from gdplay.results.serialize import COMMANDS
 @command("schema", order=80)
 @guarded
 def schema(
-    write: bool = typer.Option(
-        False,
+    write: Path | None = typer.Option(
+        None,
         "--write",
-        help="Regenerate the shipped gdplay/config/config.schema.json (after a change to the config model).",
+        metavar="PATH",
+        help="Write the config schema to PATH (a folder gets gdplay.schema.json): put it at your project's "
+        "root and `gdplay init` / `lessons --export` point their configs at it. `make schema` regenerates "
+        "the shipped copy.",
     ),
     output: str | None = typer.Option(
         None,
@@ -30,26 +34,29 @@ def schema(
     """Print the JSON Schema of config files, generated from the config model.
 
     Editors with the YAML language server use it through each config's first line:
-    # yaml-language-server: $schema=PATH/TO/gdplay/config/config.schema.json
+    # yaml-language-server: $schema=PATH/TO/gdplay.schema.json
+    (`gdplay schema --write gdplay.schema.json` at a project's root makes that file, and
+    `gdplay init` points new configs at it).
 
     With --output COMMAND: the JSON Schema of that command's --json document instead, self-contained
     (the shipped files are gdplay/results/schemas/*.json).
     """
     if output is not None:
-        if write:
-            raise UsageError("--write regenerates the config schema; it cannot be combined with --output")
+        if write is not None:
+            raise UsageError("--write writes the config schema; it cannot be combined with --output")
         from gdplay.results.output_schema import schema_text as output_schema_text
 
         sys.stdout.write(output_schema_text(output))
         return
 
-    from gdplay.config.schema import SCHEMA_PATH, schema_text
+    from gdplay.config.schema import PROJECT_SCHEMA, schema_text
 
     text = schema_text()
-    if write:
+    if write is not None:
         from gdplay.cli.shell import write_atomic
 
-        write_atomic(SCHEMA_PATH, text)
-        out().print(f"wrote {SCHEMA_PATH}", soft_wrap=True)
+        target = write / PROJECT_SCHEMA if write.is_dir() else write
+        write_atomic(target, text)
+        out().print(f"wrote {target}", soft_wrap=True)
         return
     sys.stdout.write(text)
