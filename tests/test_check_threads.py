@@ -9,6 +9,8 @@ on one thread and 233121610.05203187 on two; a baseline with atol 0 recorded on 
 
 from __future__ import annotations
 
+import pytest
+
 WIDE = """\
 name: wide
 objective: {name: rosenbrock, dim: 1000000}
@@ -42,7 +44,8 @@ def test_check_gives_the_same_bits_whatever_thread_count_the_process_has(tmp_pat
     finally:
         torch.set_num_threads(before)
     assert got[1].hex() == got[2].hex()
-    assert two.result.final_value.hex() != got[1].hex()
+    if two.result.final_value.hex() == got[1].hex():  # depends on torch's reduction chunking and the CPU
+        pytest.skip("here two threads give the same bits as one, so the pinning cannot be told apart")
 
 
 def test_check_leaves_the_callers_thread_count_and_flags_as_they_were(tmp_path):

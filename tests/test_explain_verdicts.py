@@ -99,3 +99,26 @@ def test_a_noisy_run_is_not_said_to_be_off_its_quadratic_model(cli):
     text = doc["verdict"]
     assert "noise floor" in text and "gradients are noisy" in text
     assert "quadratic model" not in text
+
+
+def test_multiplicative_noise_has_no_floor_and_explain_says_so(cli):
+    # g·(1 + σ·ξ) is 0 where g is: at x* there is no noise left, so no floor to agree or disagree with.
+    doc = explain(cli, CONFIGS / "noisy_quadratic.yaml", "--set", "noise.kind=multiplicative")
+    floor = doc["noise_floor"]
+    assert floor["predicted"] == 0.0 and floor["agree"] is None
+    assert "no floor" in floor["verdict"] and "disagree" not in floor["verdict"]
+    assert "run more steps" not in floor["verdict"]
+    assert "gradients are noisy" not in doc["verdict"]  # the rate sentence blames no floor either
+
+
+def test_modes_and_the_verdict_agree_on_critical_damping(cli):
+    # Lesson 08's heavy ball: the stiff mode λ = 100 has roots 0.8330 and 0.8036 (numpy.roots of
+    # z² − (1 + μ − lr·λ)z + μ); the verdict calls that a near-double root, so the mode table must too.
+    result = cli("explain", "lesson:8", "--run", "heavy ball", "--modes", "--json")
+    doc = json.loads(result.stdout)["runs"][0]
+    lr, mu = doc["lr"], doc["options"]["momentum"]
+    z = np.roots([1.0, -(1.0 + mu - lr * 100.0), mu])
+    assert abs(abs(z[0]) - abs(z[1])) / max(abs(z)) < 0.1
+    assert "near-double root" in doc["verdict"]
+    stiff = next(m for m in doc["modes"] if m["eigenvalue"] == pytest.approx(100.0))
+    assert stiff["regime"] == "critically damped"

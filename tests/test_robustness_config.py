@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -24,25 +23,43 @@ steps: 3
 """
 
 
-def quick(fn, *args, limit=5.0):
-    """fn(*args) must raise ConfigError within `limit` seconds; returns the message."""
-    start = time.perf_counter()
+def quick(fn, *args):
+    """fn(*args) must raise ConfigError (not ValueError, OverflowError, MemoryError...); its message.
+    How fast is not asserted here (speed belongs to benchmarks): the bounds are on the work, below."""
     with pytest.raises(ConfigError) as info:
         fn(*args)
-    assert time.perf_counter() - start < limit
     return str(info.value)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_a_device_is_refused_without_reading_it():
-    message = quick(load_file, "/dev/zero", limit=2.0)
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        message = quick(load_file, "/dev/zero")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert "not a regular file" in message
+    assert peak < MAX_BYTES  # nothing of the endless device was read
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    import threading
+
     fifo = tmp_path / "config.yaml"
     os.mkfifo(fifo)
-    assert "not a regular file" in quick(load_file, fifo, limit=2.0)
+    found: list[str] = []
+    worker = threading.Thread(target=lambda: found.append(quick(load_file, fifo)), daemon=True)
+    worker.start()
+    # A FIFO without a writer blocks open() forever: the join is a hang guard, not a speed claim.
+    worker.join(timeout=60)
+    if worker.is_alive():  # release the blocked open() so the thread can end
+        with open(fifo, "w"):
+            pass
+        pytest.fail("load_file blocked on a FIFO waiting for a writer")
+    assert found and "not a regular file" in found[0]
 
 
 def test_a_file_over_the_limit_is_refused_after_reading_at_most_the_limit(tmp_path):
@@ -60,11 +77,9 @@ def test_a_file_over_the_limit_is_refused_after_reading_at_most_the_limit(tmp_pa
     assert peak < 3 * MAX_BYTES  # the limit and a little, never the 50 MB
 
 
-def test_run_on_dev_zero_is_exit_3_at_once(cli):
-    start = time.perf_counter()
+def test_run_on_dev_zero_is_exit_3(cli):
     result = cli("run", "/dev/zero")
     assert result.exit_code == 3 and "not a regular file" in result.stderr
-    assert time.perf_counter() - start < 10
 
 
 # Integer literals: every place a number is read, and each YAML 1.1 integer form.
@@ -98,7 +113,7 @@ def with_line(base: str, line: str) -> str:
 def test_a_huge_integer_literal_is_a_located_error_at_once(form, place):
     line = PLACES[place].format(v=LONG_INTS[form])
     text = with_line(BASE, line)
-    message = quick(load_config_text, text, "big.yaml", limit=2.0)
+    message = quick(load_config_text, text, "big.yaml")
     if place == "key" and len(LONG_INTS[form]) > 1024:  # YAML's own limit on a plain key comes first
         assert message.startswith("big.yaml:4:") and "invalid YAML" in message
         return
@@ -115,10 +130,8 @@ def test_integers_people_write_still_load():
 @given(digits=st.text(alphabet="0123456789abcdef_:", min_size=MAX_INT_CHARS + 1, max_size=3000))
 def test_fuzz_integer_literals_load_or_fail_cleanly(digits):
     for text in (f"steps: {digits}", f"steps: 0x{digits}", f"steps: 1{digits}"):
-        start = time.perf_counter()
-        with contextlib.suppress(ConfigError):
+        with contextlib.suppress(ConfigError):  # anything else (ValueError, OverflowError) fails the test
             load_config_text(with_line(BASE, text), "fuzz.yaml")
-        assert time.perf_counter() - start < 2.0
 
 
 @pytest.mark.parametrize("escape", ["\\udc80", "\\ud800", "\\udfff"])

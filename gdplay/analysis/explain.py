@@ -240,7 +240,7 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     from gdplay.analysis.noise import explain_floor
 
     floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
-    noisy = floor.setting if floor is not None else None
+    noisy = floor.setting if floor is not None and floor.predicted != 0.0 else None  # 0: multiplicative
     sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured, double, noisy)
     if elsewhere is not None:
         layout = objective.layout

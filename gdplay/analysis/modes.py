@@ -27,17 +27,25 @@ same measurement `gdplay explain` makes for the whole error.
 
 from __future__ import annotations
 
-import cmath
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gdplay.analysis.explain import Explanation
-from gdplay.analysis.theory import GD, HEAVY_BALL, Measured, Method, measure_rate, mode_rate
+from gdplay.analysis.theory import (
+    GD,
+    HEAVY_BALL,
+    Measured,
+    Method,
+    heavy_ball_roots,
+    measure_rate,
+    mode_rate,
+    near_double,
+    nesterov_roots,
+)
 
 MONOTONE, OSCILLATING, CRITICAL, DIVERGENT = "monotone", "oscillating", "critically damped", "divergent"
 STEADY = "no decay"  # factor exactly 1: a flat direction (λ = 0) or a root on the unit circle
-CRITICAL_RTOL = 0.01  # roots closer than this, relative to the larger, are a double root
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,7 @@ def roots(method: Method, lam: float) -> tuple[complex, ...]:
     lr, mu = method.lr, method.momentum
     if method.kind == GD:
         return (complex(1.0 - lr * lam),)
-    if method.kind == HEAVY_BALL:
-        b, c = 1.0 + mu - lr * lam, mu
-    else:
-        b, c = (1.0 + mu) * (1.0 - lr * lam), mu * (1.0 - lr * lam)
-    disc = cmath.sqrt(b * b - 4.0 * c)
-    return ((b + disc) / 2, (b - disc) / 2)
+    return heavy_ball_roots(lr, mu, lam) if method.kind == HEAVY_BALL else nesterov_roots(lr, mu, lam)
 
 
 def regime(method: Method, lam: float) -> str:
@@ -72,20 +75,16 @@ def regime(method: Method, lam: float) -> str:
         return DIVERGENT
     if abs(factor - 1.0) <= 1e-12:
         return STEADY
-    lr, mu = method.lr, method.momentum
+    lr = method.lr
     if method.kind == GD:
         root = 1.0 - lr * lam
         return CRITICAL if abs(root) <= 1e-12 else MONOTONE if root > 0 else OSCILLATING
     if method.kind != HEAVY_BALL and abs(1.0 - lr * lam) <= 1e-12:
         return CRITICAL  # Nesterov at lr·λ = 1: both roots 0, one step to x*
-    if method.kind == HEAVY_BALL:
-        b, c = 1.0 + mu - lr * lam, mu
-    else:
-        b, c = (1.0 + mu) * (1.0 - lr * lam), mu * (1.0 - lr * lam)
-    z1, z2 = roots(method, lam)
-    if abs(z1 - z2) <= CRITICAL_RTOL * max(abs(z1), abs(z2)):
+    z1, z2 = sorted(roots(method, lam), key=abs, reverse=True)
+    if near_double(z1, z2):  # the one rule explain's verdict uses too
         return CRITICAL
-    if b * b - 4.0 * c < 0:
+    if abs(z1.imag) > 0:
         return OSCILLATING  # a complex pair: the component turns around x*
     dominant = max((z1, z2), key=abs)
     return MONOTONE if dominant.real > 0 else OSCILLATING

@@ -335,6 +335,11 @@ def _floor_verdict(
     )
     if predicted is None:
         return None, [f"{measured}; no prediction: {why}."]
+    if predicted == 0.0:  # multiplicative noise g·(1 + σ·ξ) vanishes with g at x*
+        return None, [
+            f"Multiplicative noise g·(1 + σ·ξ) vanishes with the gradient at x*, so there is no floor: where "
+            f"the method is stable in mean square the error keeps shrinking; {measured}."
+        ]
     inside = m.contains(predicted) or abs(m.mean - predicted) <= MODEL_TOLERANCE * predicted
     head = "agree" if inside else "disagree"
     out.append(f"Predicted floor E‖x − x*‖² = {predicted:.4g}; {measured}: they {head}.")

@@ -392,8 +392,8 @@ class RunConfig(_Strict):
     )
     engine: Literal["eager", "compiled", "auto"] | None = Field(
         None,
-        description="eager | compiled | auto (the default): compiled fuses many steps into one kernel "
-        "(a symbolic gradient; it pays for compiling first); auto compiles only when that is faster.",
+        description="eager (the default) | compiled | auto: compiled fuses many steps into one kernel "
+        "(a symbolic gradient; it pays for compiling first); auto compiles only when that is estimated faster.",
         examples=["auto", "compiled"],
     )
     tol: PositiveNumber | None = Field(

@@ -46,7 +46,7 @@ def run_problem(problem: Problem, progress: Progress | None = None, record: bool
         blowup=cfg.blowup,
         record=record,
         schedule=problem.schedule,
-        engine=cfg.engine or "auto",
+        engine=cfg.engine or "eager",  # the default: compiling is asked for (see docs/benchmarks.md)
         noise=noise_spec(problem, [0], [cfg.noise.sigma if cfg.noise else 0.0]),
     )
     trace = run_batch(spec, progress)

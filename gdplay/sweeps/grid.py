@@ -648,7 +648,7 @@ def batch_spec(sweep: Sweep, rowwise: bool = True, record: bool = False) -> Any:
         settings=sweep.settings,
         which=which,
         rowwise=rowwise,
-        engine=problem.config.engine or "auto",
+        engine=problem.config.engine or "eager",
         noise=noise_spec(problem, seeds, sigmas),
     )
 
