@@ -280,3 +280,20 @@ def test_threads_and_global_state_are_left_alone(real_runs):
     threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
     run_batch(dataclasses.replace(spec, engine="compiled"))
     assert torch.get_num_threads() == threads and torch.get_default_dtype() == dtype
+
+
+def test_a_power_with_a_variable_base_and_exponent_stays_with_autograd():
+    # d(xʸ)/dx by the rule xʸ·(y'·ln x + y·x'/x) is NaN at x = 0 where autograd gives 0: no tree, so the
+    # compiled engine declines it; a constant exponent keeps its tree.
+    from gdplay.problems.symbolic import objective_tree
+
+    def objective(expr):
+        text = f'objective: {{expr: "{expr}", init: {{x: 0.5, y: 0.5}}}}\noptimizer: {{name: sgd, lr: 0.1}}\nsteps: 3\n'
+        (run,) = load_config_text(text, "pow.yaml").runs
+        return build_problem(run).objective
+
+    assert objective_tree(objective("x**y + y**2")) is None
+    assert objective_tree(objective("x**3 + 2**y")) is not None
+    x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(x[0] ** x[1], x)
+    assert g.tolist() == [0.0, 0.0]  # what the rule would have to match, and cannot at u = 0

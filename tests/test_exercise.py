@@ -41,3 +41,16 @@ def test_an_ordinary_config_without_expect_is_still_skipped(cli, write_config):
     path = write_config('objective: {expr: "x**2", init: {x: 1.0}}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 3\n')
     result = cli("check", path)
     assert result.exit_code == 2 and "1 run skipped" in result.output  # no hidden answers for it
+
+
+def test_a_renamed_run_is_an_error_naming_the_lessons_runs(cli, tmp_path):
+    # The answers are found by run name: a run the lesson does not have cannot be graded, and the
+    # student must hear that, not "nothing to check".
+    assert cli("lessons", "7", "--exercise", tmp_path).exit_code == 0
+    path = tmp_path / "07_large_learning_rate.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "name: lr=0.5" in text
+    path.write_text(text.replace("name: lr=0.5", "name: my big lr"), encoding="utf-8")
+    result = cli("check", tmp_path)
+    assert result.exit_code == 3, result.output
+    assert "my big lr" in result.output and "'lr=0.5'" in result.output

@@ -61,3 +61,22 @@ def test_cli_table_shows_the_spread(cli, tmp_path) -> None:  # type: ignore[no-u
     assert "±" in out and "half the interquartile range over the seeds" in out
     path.write_text(json.dumps(CFG | {"sweep": {"lr": [0.05, 0.1]}}))
     assert "interquartile" not in cli("sweep", str(path)).stdout
+
+
+def test_a_recorded_sweep_over_batch_size_keeps_every_rows_trajectory():
+    """`record=True` (the interactive page's sweep) over a batch_size axis: each row's recorded path is
+    the same run's path alone (its history), not an empty series."""
+    import numpy as np
+
+    import gdplay
+
+    base = (
+        "objective: {name: least_squares}\ndata: {generate: {n: 40, d: 2, noise: 0.5, seed: 0}}\n"
+        "optimizer: {name: sgd, lr: 0.05}\nsteps: 30\ndtype: float64\nsampling: replacement\n"
+    )
+    sweep = gdplay.sweep(base + "sweep: {batch_size: [5, 40]}\n", record=True)[0]
+    assert sweep.history_x is not None
+    for row, size in enumerate((5, 40)):
+        (alone,) = gdplay.run(base + f"batch_size: {size}\n")
+        path = np.array([[*h["point"]["w"], h["point"]["b"]] for h in alone.history])
+        np.testing.assert_allclose(sweep.history_x[: len(path), row].numpy(), path, rtol=1e-12, atol=1e-12)

@@ -106,19 +106,22 @@ def test_check_walks_a_folder_tree_deeper_than_pythons_recursion_limit(cli, tmp_
     import os
     import sys
 
-    depth = sys.getrecursionlimit() + 100
+    # 1,100 levels against Python's default recursion limit of 1,000 (set below for the walk: pytest or
+    # xdist may have raised it), 2,200 characters of path: within PATH_MAX under any temporary folder.
+    limit, depth = 1000, 1100
     deep = tmp_path
-    for _ in range(
-        depth // 50
-    ):  # make the path 50 levels at a time (PATH_MAX allows it, os.makedirs does not recurse far)
+    for _ in range(depth // 50):  # 50 levels at a time (os.makedirs does not recurse far)
         deep = deep / os.path.join(*["d"] * 50)
         os.makedirs(deep)
     write(deep, "q.yaml", GOOD)
     loop = tmp_path / "d" / "loop"
     loop.symlink_to(tmp_path)  # and a link back up the tree: no endless walk
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
     try:
         result = cli("check", tmp_path)
-    finally:  # shutil.rmtree (pytest's clean-up) recurses: take the tree down from the bottom
+    finally:
+        sys.setrecursionlimit(before)  # shutil.rmtree (pytest's clean-up) recurses: take the tree down from the bottom
         (deep / "q.yaml").unlink()
         loop.unlink()
         while deep != tmp_path:

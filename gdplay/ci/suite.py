@@ -228,6 +228,21 @@ def check_file(
         if hidden is not None:
             import dataclasses
 
+            if loaded.config.name not in hidden:  # a renamed run: no answer to grade it by
+                names = ", ".join(repr(n) for n in hidden)
+                case = Case(
+                    display,
+                    loaded.config.name,
+                    ERROR,
+                    f"run {loaded.config.name!r} is not a run of the lesson, so no answer grades it; "
+                    f"keep the lesson's run names: {names}",
+                    loaded.index,
+                    loaded=loaded,
+                )
+                cases.append(case)
+                if on_case:
+                    on_case(case)
+                continue
             expect = hidden.get(loaded.config.name)
             loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"expect": expect}))
         case = run_case(display, loaded, allow_python, threads=threads)

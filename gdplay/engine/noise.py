@@ -22,7 +22,7 @@ below 2³¹, so a product of a word and a multiplier is below 2⁶³. One word i
 
 (a bijection of 32-bit words with full avalanche). A uniform is (w + ½)/2³², in (0, 1); two
 uniforms give two normals by Box–Muller, z₁ = r·cos θ, z₂ = r·sin θ with r = √(−2 ln u₁) and
-θ = 2π·u₂ (u₁ ≥ 2⁻³³, so |z| ≤ 7.6: the tails beyond that, probability 3·10⁻¹⁴, are cut).
+θ = 2π·u₂ (u₁ ≥ 2⁻³³, so r ≤ √(66·ln 2) ≈ 6.76: the tail beyond, P(r > 6.76) = 2⁻³³ ≈ 1.2·10⁻¹⁰, is cut).
 """
 
 from __future__ import annotations

@@ -202,13 +202,33 @@ def objective_tree(objective: Any) -> S | None:
         return None
     if objective.kind == "formula":
         formula = parse(objective.formula)
-        return scalarise(formula, objective.layout.slices(), objective.layout.sizes)
+        tree = scalarise(formula, objective.layout.slices(), objective.layout.sizes)
+        return None if _variable_power(tree) else tree
     if objective.kind == "builtin":
         build = BUILTIN_TREES.get(objective.facts.get("builtin", ""))
         if build is None:
             return None
         return build(objective.dim, objective.facts["params"])
     return None
+
+
+def _variable_power(tree: S) -> bool:
+    """Whether the tree has u**v with both u and v depending on x: its rule uᵛ·(v'·ln u + v·u'/u) is
+    NaN or −inf at u = 0 where autograd gives 0 (torch masks that case), so such formulas stay with
+    autograd (the compiled engine declines them)."""
+    seen: set[int] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op == "**":
+            a, b = node.args
+            if a.op != "num" and b.op != "num":
+                return True
+        stack.extend(arg for arg in getattr(node, "args", ()) if isinstance(arg, S))
+    return False
 
 
 # ---- derivatives ----------------------------------------------------------------------------

@@ -712,6 +712,7 @@ def _run_grid(sweep: Sweep, spec: Any, progress: Any) -> Any:
         final_f=torch.full((b,), float("nan"), dtype=spec.starts.dtype),
         final_g=torch.full((b,), float("nan"), dtype=spec.starts.dtype),
     )
+    _merge_histories(out, pieces, b)
     for rows, tr in pieces:
         for name in ("status", "cause", "stop", "final_x", "final_f", "final_g"):
             getattr(out, name)[rows] = getattr(tr, name)
@@ -720,6 +721,37 @@ def _run_grid(sweep: Sweep, spec: Any, progress: Any) -> Any:
         out.threads = tr.threads
         out.notes += [n for n in tr.notes if n not in out.notes]
     return out
+
+
+def _merge_histories(out: Any, pieces: list[tuple[Any, Any]], b: int) -> None:
+    """The pieces' recorded histories (history_x [T, B, D], history_f and history_g [T, B]) put back
+    in grid order, each padded with NaN after its own last record; the per-row lrs and lr plans too.
+    Without this a recorded sweep over batch_size came back with no trajectories (an empty page)."""
+    import torch
+
+    kept = [(rows, tr) for rows, tr in pieces if tr.history_x is not None]
+    if kept:
+        steps = max(tr.history_x.shape[0] for _, tr in kept)
+        first = kept[0][1]
+        out.history_x = torch.full((steps, b, first.history_x.shape[2]), float("nan"), dtype=first.history_x.dtype)
+        out.history_f = torch.full((steps, b), float("nan"), dtype=first.history_f.dtype)
+        out.history_g = torch.full((steps, b), float("nan"), dtype=first.history_f.dtype)
+        for rows, tr in kept:
+            t = tr.history_x.shape[0]
+            out.history_x[:t, rows] = tr.history_x
+            out.history_f[:t, rows] = tr.history_f
+            if tr.history_g is not None:
+                out.history_g[:t, rows] = tr.history_g
+    if pieces and all(tr.lrs is not None for _, tr in pieces):
+        out.lrs = torch.zeros(b, dtype=torch.float64)
+        for rows, tr in pieces:
+            out.lrs[rows] = tr.lrs
+    plans = pieces[0][1].plans if pieces else None
+    if plans is not None and all(tr.plans == plans and tr.plan_of_row is not None for _, tr in pieces):
+        out.plans = plans
+        out.plan_of_row = torch.zeros(b, dtype=torch.int64)
+        for rows, tr in pieces:
+            out.plan_of_row[rows] = tr.plan_of_row
 
 
 def grid_index(sweep: Sweep) -> Any:
