@@ -53,6 +53,7 @@ demo: $(STAMP)
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests -k "property or fuzz"
+	GDPLAY_KILL_GROUPS=10 $(PY) -m pytest -q -n 2 tests/test_kill_update.py
 
 # After a change to the config model: regenerate the shipped JSON Schema (a test fails until then).
 schema: $(STAMP)

@@ -7,6 +7,7 @@ after a SIGKILL each config is byte for byte either the old text or the fully up
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -68,7 +69,8 @@ def reference(tmp_path_factory):
     return old, new
 
 
-@pytest.mark.parametrize("group", range(5))
+# 2 groups of 10 kills in `make test`; `make fuzz` runs 10 groups (GDPLAY_KILL_GROUPS).
+@pytest.mark.parametrize("group", range(int(os.environ.get("GDPLAY_KILL_GROUPS", "2"))))
 def test_random_kills_leave_old_or_new_files_never_a_torn_one(tmp_path, reference, group):
     old, new = reference
     rng = random.Random(1000 + group)
