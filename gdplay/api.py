@@ -490,6 +490,7 @@ class CheckReport(_Many[Any]):
         self.seconds = seconds
         self.interrupted = interrupted
         self.not_configs: list[str] = []  # YAML files found that are not gdplay configs (not checked)
+        self.unused: list[Any] = []  # ci.unused.Unused: expectations of the files found that guard nothing
         self.stopped_early = False  # maxfail reached: the files after it were not checked
 
     @property
@@ -512,6 +513,7 @@ class CheckReport(_Many[Any]):
             "check",
             summary=self.summary,
             not_configs=list(self.not_configs),
+            unused=[u.to_dict() for u in self.unused],
             stopped=self.stopped_early,
             cases=[c.to_dict() for c in self._items],
             updated=[
@@ -585,5 +587,8 @@ def check(
         interrupted = True
     report = CheckReport(cases, time.perf_counter() - began, interrupted)
     report.not_configs = [p.as_posix() for p in not_configs]
+    from gdplay.ci.unused import find_unused
+
+    report.unused = find_unused(found, answers)
     report.stopped_early = stopped
     return report
