@@ -68,11 +68,20 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
 
 
 def _plan(
-    config: Any, sets: Any, overrides: Mapping[str, Any], allow_python: bool, run: str | None, bind: bool = True
+    config: Any,
+    sets: Any,
+    overrides: Mapping[str, Any],
+    allow_python: bool,
+    run: str | None,
+    bind: bool = True,
+    record: bool = True,
+    document: int | None = None,
 ) -> Any:
     from gdplay.pipeline import plan
 
-    return plan(_sources(config), _patches(sets, overrides), allow_python, run, bind=bind)
+    return plan(
+        _sources(config), _patches(sets, overrides), allow_python, run, bind=bind, record=record, document=document
+    )
 
 
 class _Shown:
@@ -225,6 +234,7 @@ def run(
     record: bool = True,
     on_result: Callable[[Judged], None] | None = None,
     progress_for: Callable[[Planned], Any] | None = None,
+    for_json: bool | int = False,
     **overrides: Any,
 ) -> Runs:
     """Run every run of the config(s) and return their results.
@@ -233,11 +243,14 @@ def run(
     `allow_python` allows 'file.py:function' objectives named by a config (a callable in a dict
     config needs nothing). `record=False` keeps no history (faster, less memory). A Ctrl-C
     ends the current run as `interrupted` and runs no more. `on_result` and `progress_for` are
-    the hooks the command line uses to show runs as they finish and progress bars.
+    the hooks the command line uses to show runs as they finish and progress bars. `for_json`:
+    True (or N, for `to_dict(every=N)`) when the caller will build the JSON document, so that the
+    memory check made before any run counts it too.
     """
     from gdplay.pipeline import execute
 
-    planned = _plan(config, sets, overrides, allow_python, run)
+    document = None if for_json is False else (1 if for_json is True else int(for_json))
+    planned = _plan(config, sets, overrides, allow_python, run, record=record, document=document)
     return Runs(execute(planned, record=record, progress_for=progress_for, on_result=on_result))
 
 
