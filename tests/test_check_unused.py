@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_pytest_plugin import PLUGIN, warm  # noqa: F401  (warm is a fixture)
+
 SHADOWED = """\
 objective: {expr: "x**2", init: {x: 1.0}}
 optimizer: {name: sgd, lr: 0.1}
@@ -173,3 +175,39 @@ def test_unused_is_a_property_of_the_files_not_of_the_selection(cli, tmp_path, s
     root = folder(tmp_path, {"shadowed.yaml": SHADOWED})
     _, document = checked(cli, root, *selection)
     assert [u["key"] for u in document["unused"]] == ["expect.min"]
+
+
+# ---- the pytest plugin: unused expectations in the terminal summary, --gdplay-fail-unused -----
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def suite(warm: None, pytester: pytest.Pytester) -> pytest.Pytester:  # noqa: F811
+    root = pytester.mkdir("minima")
+    (root / "shadowed.yaml").write_text(SHADOWED)
+    (root / "plain.yaml").write_text(NO_EXPECT)
+    return pytester
+
+
+def test_the_plugin_lists_unused_expectations_and_fails_on_them_when_asked(suite):
+    line = line_of(SHADOWED, "min: 0.0        # never compared")
+    result = suite.runpytest_inprocess(*PLUGIN, "--gdplay", "minima")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*gdplay: unused expectations*",
+            "unused: minima/plain.yaml: guards nothing: it has no expect: block*",
+            f"unused: minima/shadowed.yaml:{line}: expect.min applies to no run*",
+        ]
+    )
+    failing = suite.runpytest_inprocess(*PLUGIN, "--gdplay", "minima", "--gdplay-fail-unused")
+    failing.assert_outcomes(passed=2)
+    assert failing.ret == 1
+    suite.makeini("[pytest]\ngdplay_fail_unused = true\n")
+    assert suite.runpytest_inprocess(*PLUGIN, "--gdplay", "minima").ret == 1
+    (suite.path / "minima" / "plain.yaml").unlink()
+    (suite.path / "minima" / "shadowed.yaml").write_text(INHERITED)
+    clean = suite.runpytest_inprocess(*PLUGIN, "--gdplay", "minima")
+    assert clean.ret == 0 and "unused expectations" not in clean.stdout.str()
