@@ -109,3 +109,16 @@ def test_the_estimate_bounds_the_measured_peak_within_a_factor_of_1_6(tmp_path):
         predicted = estimate(dim, steps, dtype, json=bool(flag))
         shape = f"dim {dim}, {steps} steps, {dtype} {' '.join(flag)}: measured {measured / MiB:.1f} MiB"
         assert measured <= predicted <= 1.6 * measured, f"{shape}, estimated {predicted / MiB:.1f} MiB"
+
+
+def test_the_library_without_a_history_is_counted_without_one(monkeypatch):
+    """gdplay.run(record=False) keeps no history: it was sized as if it kept one."""
+    from gdplay import run
+    from gdplay.errors import ConfigError
+
+    text = LONG.format(dim=1, steps=20_000, dtype="float64")
+    monkeypatch.setattr(memory, "physical_memory", lambda: int(estimate(1, 20_000) / 4))
+    (result,) = run(text, record=False)
+    assert result.history is None and result.steps == 20_000
+    with pytest.raises(ConfigError, match="its history keeps every step"):
+        run(text)
