@@ -149,7 +149,7 @@ def torch_optim_run(name, options, lr, start, steps):
 
 @pytest.mark.parametrize(("name", "options"), CASES, ids=[f"{n}-{'-'.join(o) or 'plain'}" for n, o in CASES])
 def test_rule_equals_torch_optim_and_eager(eager_chunks, name, options):
-    steps, base = 37, LRS[name]  # 37: chunks of 4 and a tail of 2 evaluations
+    steps, base = 37, LRS[name]  # 37: two chunks of 16 and a tail of 5 steps
     lrs = [base * f for f in (0.25, 0.5, 1.0)]
     starts = torch.tensor([[-1.2, 1.0], [0.5, -0.3], [1.5, 2.0]], dtype=torch.float64)
     spec = spec_for(name, options, steps, lrs, starts)
@@ -245,7 +245,14 @@ QUADRATIC = 'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\noptimizer: {
 
 @pytest.fixture(scope="module")
 def real_runs():
-    """One Inductor compile for the module: a 1-D quadratic, manual_sgd, 5 runs (some diverge)."""
+    """One Inductor compile for the module: a 1-D quadratic, manual_sgd, 5 runs (some diverge), in
+    chunks of 3 steps (the compile time grows with the chunk; the code is the same)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "LONG_CHUNK", 3)
+        yield _real_runs()
+
+
+def _real_runs():
     obj = objective_of(QUADRATIC)
     lrs = [0.01, 0.1, 0.15, 0.34, 0.5]  # 2/λ = 1/3: the last two diverge
     starts = torch.full((5, 1), 2.0, dtype=torch.float64)
