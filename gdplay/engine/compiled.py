@@ -210,7 +210,7 @@ class Plan:
     value: S
     grads: list[S]
     switches: dict[str, bool]
-    columns: dict[str, list[float]]  # option -> per-run value, in row order
+    columns: dict[str, torch.Tensor]  # option -> per-run values ([K], float64), in row order
     key: str  # what the compiled chunk depends on (trees, rule, switches, dtype, device)
 
 
@@ -236,7 +236,6 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     if tree is None:
         return None, f"no symbolic gradient for the {spec.objective.kind} objective"
     defaults = _defaults(settings[0])
-    rows = which.tolist()
     per_setting: list[dict[str, Any]] = []
     for s in settings:
         merged = {**defaults, **s.options}
@@ -253,9 +252,13 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
         if len(values) > 1:
             return None, f"runs differ in {key}"
         switches[key] = values.pop()
-    columns = {key: [float(per_setting[r][key]) for r in rows] for key in rule.numeric}
-    switches["uses_momentum"] = any(v != 0 for v in columns.get("momentum", [0.0]))
-    switches["uses_decay"] = any(v != 0 for v in columns.get("weight_decay", [0.0]))
+    # per setting, then per run by indexing (a sweep has few settings and many runs)
+    index = which.to(device="cpu", dtype=torch.int64)
+    columns = {
+        key: torch.tensor([float(q[key]) for q in per_setting], dtype=torch.float64)[index] for key in rule.numeric
+    }
+    switches["uses_momentum"] = "momentum" in columns and bool((columns["momentum"] != 0).any())
+    switches["uses_decay"] = "weight_decay" in columns and bool((columns["weight_decay"] != 0).any())
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
     grads = gradient(tree, spec.objective.dim)
     key = "|".join(
@@ -470,8 +473,8 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     fn, fresh = compiled_chunk(p, dim, dtype, batch, hyper, with_tol)
     n = chunk_steps(batch)
 
-    def column(values: Sequence[float], as_dtype: torch.dtype = dtype) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.float64).to(device=device, dtype=as_dtype)
+    def column(values: torch.Tensor, as_dtype: torch.dtype = dtype) -> torch.Tensor:
+        return values.to(device=device, dtype=as_dtype)
 
     cols: dict[str, torch.Tensor] = {"lr": spec.lrs.to(device=device, dtype=dtype)}
     for key, values in p.columns.items():
