@@ -389,8 +389,10 @@ def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], wi
             nan_if_not_finite = nan_if_not_finite + x * 0.0
         ok = ok & (nan_if_not_finite == 0.0)
         rows = [*xs, *(s[k] for s in state for k in slots), ok.to(xs[0].dtype)]
+        if b is None:
+            return torch.stack(rows), (running & ~ok).sum()
         b.copy_(torch.stack(rows))
-        return (running & ~ok).sum()
+        return b, (running & ~ok).sum()
 
     return chunk
 
@@ -500,7 +502,10 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     stop = torch.full((batch,), spec.steps, dtype=torch.int64, device=device)
     stopped = torch.zeros(batch, dtype=torch.bool, device=device)
     fx = torch.full((dim, batch), nan, dtype=dtype, device=device)
-    ff, fg = torch.full((batch,), nan, dtype=dtype, device=device), torch.full((batch,), nan, dtype=dtype, device=device)
+    ff, fg = (
+        torch.full((batch,), nan, dtype=dtype, device=device),
+        torch.full((batch,), nan, dtype=dtype, device=device),
+    )
 
     def scalar(v: float, kind: torch.dtype = dtype) -> torch.Tensor:
         # shape [1], not 0-d: torch.compile would read a 0-d tensor as a number (a guard, a restart)
@@ -514,7 +519,7 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     left = batch
     interrupted = False
     if fresh and batch > 1:
-        for t in (a, b, h, h64):
+        for t in (a, h, h64):
             torch._dynamo.mark_dynamic(t, 1)
     began = time.perf_counter()
     try:
@@ -526,9 +531,10 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
             if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    hits = int(call(a, b, h, h64, t0, limits))
+                    b, hits_t = call(a, None if call is fn else b, h, h64, t0, limits)
             else:
-                hits = int(call(a, b, h, h64, t0, limits))
+                b, hits_t = call(a, None if call is fn else b, h, h64, t0, limits)
+            hits = int(hits_t)
             if hits:  # some runs met an event in this chunk: replay it for them to find where and why
                 idx = torch.nonzero((a[rows - 1] > 0) & ~(b[rows - 1] > 0)).squeeze(1)
                 found, at, kept = _replay_chunk(p, dim, gmax, k, hyper)(
