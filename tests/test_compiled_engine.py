@@ -193,6 +193,57 @@ def test_a_sweep_through_the_public_api(eager_chunks):
     assert not any("compiled engine" in note for note in slow.notes)
 
 
+# ---- the wide path: a separable objective of any dimension, one in-place step per call ----------
+
+WIDE_CASES = [("sgd", {"momentum": 0.5}), ("manual_sgd", {}), ("adam", {"amsgrad": True}), ("adagrad", {})]
+
+
+@pytest.mark.parametrize(("name", "options"), WIDE_CASES, ids=[n for n, _ in WIDE_CASES])
+def test_wide_sphere_equals_eager_and_torch_optim(eager_chunks, name, options):
+    """Sphere in 300 dimensions (above MAX_COORDINATES: no tree per coordinate) steps on the whole
+    [K, d] point; the same statuses, stop steps and points as the eager engine and torch.optim."""
+    obj = objective_of(
+        "objective: {name: sphere, dim: 300}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\ndtype: float64\n"
+    )
+    assert symbolic.objective_tree(obj) is None and symbolic.separable_term(obj) is not None
+    gen = torch.Generator().manual_seed(3)
+    starts = torch.randn(3, 300, generator=gen, dtype=torch.float64)
+    # on f = Σx² (λ = 2): lr 0.3 converges under tol, 2.5 diverges (2.5·2 > 2(1 + μ) for μ ≤ 0.9)
+    lrs = [0.05, 0.2, 0.5] if name == "adam" else [0.01, 0.3, 2.5]
+    spec = spec_for(name, options, 40, lrs, starts, tol=1e-3, blowup=1e6, objective=obj)
+    fast = run_batch(dataclasses.replace(spec, engine="compiled"))
+    assert fast.notes and fast.notes[0].startswith("compiled engine")
+    slow = run_batch(spec)
+    assert torch.equal(fast.status, slow.status) and torch.equal(fast.stop, slow.stop)
+    assert torch.equal(fast.cause, slow.cause)
+    torch.testing.assert_close(fast.final_x, slow.final_x, rtol=REL, atol=1e-300)
+    torch.testing.assert_close(fast.final_f, slow.final_f, rtol=REL, atol=1e-300)
+    from gdplay.optim.factory import optimizer_class
+
+    info = lookup(name)
+    for row in range(3):
+        if int(slow.status[row]) != MAX_STEPS:
+            continue
+        x = starts[row].clone().requires_grad_(True)
+        opt = optimizer_class(info)([x], lr=lrs[row], **check_options(info, options))
+        for _ in range(40):
+            opt.zero_grad()
+            (x * x).sum().backward()
+            opt.step()
+        torch.testing.assert_close(fast.final_x[row], x.detach(), rtol=REL, atol=1e-300)
+    if name in ("sgd", "manual_sgd"):
+        assert {int(s) for s in slow.status} == {MAX_STEPS, CONVERGED, DIVERGED}
+
+
+def test_wide_path_declines_what_is_not_separable(eager_chunks):
+    obj = objective_of("objective: {name: rosenbrock, dim: 100}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\n")
+    assert symbolic.separable_term(obj) is None
+    spec = spec_for("sgd", {}, 5, [1e-3], torch.zeros(1, 100, dtype=torch.float64), objective=obj)
+    settings, which = spec.resolved()
+    p, why = compiled.plan(spec, settings, which)
+    assert p is None and "symbolic gradient" in why
+
+
 # ---- what the compiled engine declines ------------------------------------------------------
 
 

@@ -12,10 +12,15 @@ operations on one [K] tensor per coordinate (K runs, "structure of arrays"):
         x, state = update(x, ∇f, state, t)       (the optimizer's rule, written out)
 
 `torch.compile` (Inductor) turns it into one loop over the runs that keeps every value in
-registers across the CHUNK steps. Inside the chunk each run's first event is found as the
-eager engine finds it: diverged when f is not finite, |f| > blowup, |∇f| is not finite or the
-point is not finite; converged when |∇f| < tol; the result is read at that step. After each
-chunk the host asks once whether any run is still going.
+registers across the CHUNK steps. The state is one stacked [rows, K] tensor (x, the optimizer's
+slots, a running flag), so a call has six tensor arguments and Dynamo's guards stay cheap; the
+chunk returns the state n steps later and how many running runs met an event in them, one
+integer read by the host per chunk. Per step the chunk tests only |f| ≤ blowup and Σg² ≤ max
+(and √Σg² ≥ tol when a tol is set), and the point's finiteness once at its end; the few runs that
+met an event are replayed from the chunk's start in plain torch with the eager checker's own
+test (`_replay_chunk`), which finds the step and the cause exactly as the eager engine does:
+diverged when f is not finite, |f| > blowup, |∇f| is not finite or the point is not finite;
+converged when |∇f| < tol.
 
 Update rules (torch/optim/*.py, single-tensor path, line by line; options per run as [K] tensors):
 
@@ -61,7 +66,7 @@ from gdplay.engine.runner import (
     Setting,
 )
 from gdplay.optim.factory import accepted_options
-from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, signature, tape
+from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, separable_term, signature, tape
 
 CHUNK = 8  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
 LONG_CHUNK = 16  # ... for a batch of at most 8,192 runs, whose 8 steps are too short to pay for the call
@@ -212,6 +217,7 @@ class Plan:
     switches: dict[str, bool]
     columns: dict[str, torch.Tensor]  # option -> per-run values ([K], float64), in row order
     key: str  # what the compiled chunk depends on (trees, rule, switches, dtype, device)
+    wide: bool = False  # f = Σᵢ φ(xᵢ): value is φ, grads [φ'], stepped on the whole [K, d] point
 
 
 def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> tuple[Plan | None, str]:
@@ -233,6 +239,9 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     if any(s.schedule is not None for s in settings):
         return None, "a learning-rate schedule is set"
     tree = objective_tree(spec.objective)
+    wide = False
+    if tree is None:
+        tree, wide = separable_term(spec.objective), True
     if tree is None:
         return None, f"no symbolic gradient for the {spec.objective.kind} objective"
     defaults = _defaults(settings[0])
@@ -260,17 +269,18 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     switches["uses_momentum"] = "momentum" in columns and bool((columns["momentum"] != 0).any())
     switches["uses_decay"] = "weight_decay" in columns and bool((columns["weight_decay"] != 0).any())
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
-    grads = gradient(tree, spec.objective.dim)
+    grads = gradient(tree, 1 if wide else spec.objective.dim)
     key = "|".join(
         [
             name,
+            "wide" if wide else "runs",
             signature([tree, *grads]),
             repr(sorted(switches.items())),
             str(spec.starts.dtype),
             spec.starts.device.type,
         ]
     )
-    return Plan(name, rule, tree, grads, switches, columns, key), ""
+    return Plan(name, rule, tree, grads, switches, columns, key, wide), ""
 
 
 def _defaults(setting: Setting) -> dict[str, Any]:
@@ -353,9 +363,11 @@ def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], wi
     """n steps of the batch as one function of element-wise operations (what Inductor compiles).
 
     chunk(a, b, h, h64, t0, limits) reads the stacked state a ([rows, K]: x, the optimizer's slots,
-    running), writes the state n steps later into b (no allocation: the host swaps a and b, so a
-    still holds the chunk's start for a replay), and returns how many running runs met an event
-    in these n steps. Per step the test is the eager checker's, rewritten to cost two compares:
+    running) and returns (the state n steps later, how many running runs met an event in these n
+    steps); a is left as it was, for a replay. With b given (the uncompiled tail) the new state is
+    written into b; the compiled form gets None and returns one new buffer (writing into b there
+    made Inductor stage the rows in a buffer of its own and copy it, a second pass). Per step the
+    test is the eager checker's, rewritten to cost two compares:
 
         ok ← ok ∧ |f| ≤ blowup ∧ Σⱼ gⱼ² ≤ max    (Σ g² ≤ max ⇔ |∇f| = √Σg² finite; NaN compares False)
              ∧ √Σg² ≥ tol                         (only when a tol is set)
@@ -465,36 +477,169 @@ def chunk_steps(batch: int) -> int:
 # ---- running --------------------------------------------------------------------------------
 
 
-def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
-    """Run the batch on the compiled chunk: the BatchTrace the eager engine would give (no history)."""
-    batch, dim = spec.starts.shape
-    device, dtype = spec.starts.device, spec.starts.dtype
-    first_compile = p.key not in _CHUNKS
-    with_tol = spec.tol is not None and spec.tol > 0
+def _hyper(p: Plan, spec: BatchSpec, dtype: torch.dtype, device: torch.device, batch: int
+            ) -> tuple[tuple[str, ...], torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(names, h, h64): the per-run numbers of the update stacked into one [names, K] tensor (and
+    the betas in float64 for Adam's bias corrections, else a placeholder row)."""
     hyper = ("lr", *p.columns, *(("keep",) if "dampening" in p.columns else ()))
-    fn, fresh = compiled_chunk(p, dim, dtype, batch, hyper, with_tol)
-    n = chunk_steps(batch)
-
-    def column(values: torch.Tensor, as_dtype: torch.dtype = dtype) -> torch.Tensor:
-        return values.to(device=device, dtype=as_dtype)
-
     cols: dict[str, torch.Tensor] = {"lr": spec.lrs.to(device=device, dtype=dtype)}
     for key, values in p.columns.items():
-        cols[key] = column(values)
+        cols[key] = values.to(device=device, dtype=dtype)
     if "dampening" in cols:  # torch.optim.SGD ignores dampening where momentum is 0
         cols["keep"] = torch.where(cols["momentum"] == 0, torch.ones_like(cols["momentum"]), 1 - cols["dampening"])
     h = torch.stack([cols[k] for k in hyper]).contiguous()
     if "beta1" in cols:
-        h64 = torch.stack([column(p.columns["beta1"], torch.float64), column(p.columns["beta2"], torch.float64)])
+        h64 = torch.stack([p.columns["beta1"], p.columns["beta2"]]).to(device=device, dtype=torch.float64)
     else:
         h64 = torch.zeros((1, batch), dtype=torch.float64, device=device)
+    return hyper, h, h64
+
+
+def _wide_step(p: Plan, hyper: Sequence[str], names: Sequence[str]) -> Callable[..., Any]:
+    """One step of a separable objective f(x) = Σᵢ φ(xᵢ) on the whole [K, d] point, in place:
+
+        f ← Σᵢ φ(xᵢ),  Σg² ← Σᵢ φ'(xᵢ)²,  0·Σx (NaN where a coordinate is not finite)    (at x_t)
+        x_{t+1} → xb,  slots updated where they lie                                       (the rule)
+
+    One pass over memory: x_t and the slots read once, x_{t+1} and the slots written once (a step
+    of momentum SGD moves two copies' worth of bytes, the floor). x_t stays in xa, so a run that
+    stopped at step t is read there; the host swaps xa and xb."""
+    code, outs = tape([p.value, *p.grads])
+    step_rule = p.rule.step
+    on = dict(p.switches)
+
+    def step(xa, xb, slots, h, h64, t):  # type: ignore[no-untyped-def]
+        hp = {k: h[i].unsqueeze(-1) for i, k in enumerate(hyper)}
+        if "beta1" in hp:
+            hp["beta1_64"], hp["beta2_64"] = h64[0].unsqueeze(-1), h64[1].unsqueeze(-1)
+        phi, g = run_tape(code, outs, [xa])
+        f = phi.sum(-1)
+        gsq = (g * g).sum(-1)
+        nan_if_not_finite = (xa * 0.0).sum(-1)
+        new, st = step_rule(xa, g, dict(zip(names, slots, strict=True)), hp, t, on)
+        xb.copy_(new)
+        for k, slot in zip(names, slots, strict=True):
+            slot.copy_(st[k])
+        return f, gsq, nan_if_not_finite
+
+    return step
+
+
+def run_wide(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
+    """Run a batch of a separable objective (any d) one fused in-place step per call."""
+    batch, dim = spec.starts.shape
+    device, dtype = spec.starts.device, spec.starts.dtype
+    first_compile = p.key not in _CHUNKS
+    hyper, h, h64 = _hyper(p, spec, dtype, device, batch)
+    names = p.rule.slots(p.switches)
+    key = f"{p.key}|threads={torch.get_num_threads()}"
+    fn = _CHUNKS.get(key)
+    fresh = fn is None
+    if fn is None:
+        fn = _CHUNKS[key] = _CHUNKS[p.key] = COMPILER(_wide_step(p, hyper, names))
+    xa = spec.starts.detach().clone().contiguous()
+    xb = torch.empty_like(xa)
+    if p.name == "adagrad":
+        init = h[hyper.index("initial_accumulator_value")].unsqueeze(-1)
+        slots = tuple((torch.zeros_like(xa) + init).contiguous() for _ in names)
+    else:
+        slots = tuple(torch.zeros_like(xa) for _ in names)
+    if fresh:
+        for tensor in (xa, xb, *slots):
+            torch._dynamo.mark_dynamic(tensor, 1)  # d a symbol: one compile for every width
+    gmax = torch.finfo(dtype).max
+    tol = spec.tol if spec.tol is not None else 0.0
+    nan = float("nan")
+    stop = torch.full((batch,), spec.steps, dtype=torch.int64, device=device)
+    stopped = torch.zeros(batch, dtype=torch.bool, device=device)
+    fx = torch.full((batch, dim), nan, dtype=dtype, device=device)
+    ff = torch.full((batch,), nan, dtype=dtype, device=device)
+    fg = torch.full((batch,), nan, dtype=dtype, device=device)
+
+    def verdict(f: torch.Tensor, gsq: torch.Tensor, nx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gn = gsq.sqrt()
+        return gn, (f.abs() <= spec.blowup) & (gn <= gmax) & (gn >= tol) & (nx == 0)
+
+    done = 0
+    interrupted = False
+    began = time.perf_counter()
+    try:
+        while done < spec.steps:
+            t = torch.tensor([done], dtype=torch.int64, device=device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                f, gsq, nx = fn(xa, xb, slots, h, h64, t)
+            gn, ok = verdict(f, gsq, nx)
+            new = ~stopped & ~ok
+            if bool(new.any()):  # read these runs at x_t, which is still in xa
+                rows = torch.nonzero(new).squeeze(1)
+                fx[rows], ff[rows], fg[rows], stop[rows] = xa[rows], f[rows], gn[rows], done
+                stopped |= new
+                if bool(stopped.all()):
+                    break
+            xa, xb = xb, xa
+            done += 1
+            if progress is not None:
+                progress(done, spec.steps)
+    except KeyboardInterrupt:
+        interrupted = True
+    wall = time.perf_counter() - began
+    if first_compile and not interrupted:
+        _mark(p.key)
+    going = ~stopped
+    code, outs = tape([p.value, *p.grads])
+    phi, g = run_tape(code, outs, [xa])
+    gn, ok = verdict(phi.sum(-1), (g * g).sum(-1), (xa * 0.0).sum(-1))
+    rows = torch.nonzero(going).squeeze(1)
+    fx[rows], ff[rows], fg[rows], stop[rows] = xa[rows], phi.sum(-1)[rows], gn[rows], done
+    if progress is not None:
+        progress(spec.steps, spec.steps)
+    return _trace(spec, fx, ff, fg, stop, going & ok, interrupted, wall)
+
+
+def _trace(spec: BatchSpec, fx: torch.Tensor, ff: torch.Tensor, fg: torch.Tensor, stop: torch.Tensor,
+           passed: torch.Tensor, interrupted: bool, wall: float) -> BatchTrace:  # fmt: skip
+    """The BatchTrace: why each stopped run stopped follows from what it was at its stop step (the
+    eager checker's order: f not finite, then the gradient, the point, |f| > blowup; none of them:
+    converged); a run still going that passed its last test is max_steps (or interrupted)."""
+    cause = torch.zeros(len(ff), dtype=torch.int64, device=ff.device)
+    cause = torch.where(ff.abs() > spec.blowup, 4, cause)
+    cause = torch.where(~torch.isfinite(fx).all(dim=1), 3, cause)
+    cause = torch.where(~torch.isfinite(fg), 2, cause)
+    cause = torch.where(~torch.isfinite(ff), 1, cause)
+    cause = torch.where(passed, 0, cause)
+    status = torch.where(cause > 0, DIVERGED, CONVERGED)
+    status = torch.where(passed, INTERRUPTED if interrupted else MAX_STEPS, status)
+    return BatchTrace(
+        status=status.cpu(),
+        cause=cause.cpu(),
+        stop=stop.cpu(),
+        final_x=fx.contiguous().cpu(),
+        final_f=ff.cpu(),
+        final_g=fg.cpu(),
+        wall_time_s=wall,
+        interrupted=interrupted,
+    )
+
+
+def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
+    """Run the batch on the compiled chunk: the BatchTrace the eager engine would give (no history)."""
+    if p.wide:
+        return run_wide(spec, p, progress)
+    batch, dim = spec.starts.shape
+    device, dtype = spec.starts.device, spec.starts.dtype
+    first_compile = p.key not in _CHUNKS
+    with_tol = spec.tol is not None and spec.tol > 0
+    hyper, h, h64 = _hyper(p, spec, dtype, device, batch)
+    fn, fresh = compiled_chunk(p, dim, dtype, batch, hyper, with_tol)
+    n = chunk_steps(batch)
     slots, rows = _layout(p, dim)
     a = torch.zeros((rows, batch), dtype=dtype, device=device)
     a[:dim] = spec.starts.detach().t()
     if p.name == "adagrad":
         for d in range(dim):
             for j in range(len(slots)):
-                a[dim + d * len(slots) + j] = cols["initial_accumulator_value"]
+                a[dim + d * len(slots) + j] = h[hyper.index("initial_accumulator_value")]
     a[rows - 1] = 1.0
     b = torch.empty_like(a)
 
@@ -567,30 +712,9 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
         fx[d] = torch.where(going, xs[d], fx[d])
     ff, fg = torch.where(going, f, ff), torch.where(going, gn, fg)
     stop = torch.where(going, done, stop)
-    # Why each stopped run stopped follows from what it was at its stop step (the eager checker's
-    # order: f not finite, then the gradient, the point, |f| > blowup; none of them: converged).
-    fxs = fx.t()
-    cause = torch.zeros(batch, dtype=torch.int64, device=device)
-    cause = torch.where(ff.abs() > spec.blowup, 4, cause)
-    cause = torch.where(~torch.isfinite(fxs).all(dim=1), 3, cause)
-    cause = torch.where(~torch.isfinite(fg), 2, cause)
-    cause = torch.where(~torch.isfinite(ff), 1, cause)
-    end = INTERRUPTED if interrupted else MAX_STEPS
-    cause = torch.where(going & ok, 0, cause)
-    status = torch.where(cause > 0, DIVERGED, CONVERGED)
-    status = torch.where(going & ok, end, status)
     if progress is not None:
         progress(spec.steps, spec.steps)
-    return BatchTrace(
-        status=status.cpu(),
-        cause=cause.cpu(),
-        stop=stop.cpu(),
-        final_x=fxs.contiguous().cpu(),
-        final_f=ff.cpu(),
-        final_g=fg.cpu(),
-        wall_time_s=wall,
-        interrupted=interrupted,
-    )
+    return _trace(spec, fx.t(), ff, fg, stop, going & ok, interrupted, wall)
 
 
 def _mark(key: str) -> None:
