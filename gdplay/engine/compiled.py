@@ -15,8 +15,9 @@ operations on one [K] tensor per coordinate (K runs, "structure of arrays"):
 registers across the CHUNK steps. The state is one stacked [rows, K] tensor (x, the optimizer's
 slots, a running flag), so a call has six tensor arguments and Dynamo's guards stay cheap; the
 chunk returns the state n steps later and how many running runs met an event in them, one
-integer read by the host per chunk. Per step the chunk tests only |f| ≤ blowup and Σg² ≤ max
-(and √Σg² ≥ tol when a tol is set), and the point's finiteness once at its end; the few runs that
+integer read by the host per chunk. Per step the chunk keeps only the running maxima of |f| and
+Σg² (and the minimum of Σg² when a tol is set), tested against blowup, the largest float and tol
+once at its end with the point's finiteness; the few runs that
 met an event are replayed from the chunk's start in plain torch with the eager checker's own
 test (`_replay_chunk`), which finds the step and the cause exactly as the eager engine does:
 diverged when f is not finite, |f| > blowup, |∇f| is not finite or the point is not finite;
@@ -25,8 +26,8 @@ converged when |∇f| < tol.
 Update rules (torch/optim/*.py, single-tensor path, line by line; options per run as [K] tensors):
 
     sgd:      g ← −g (maximize);  g ← g + λx;  v ← g (t = 0) else μv + (1−τ)g;  d ← g + μv (nesterov) else v;
-              x ← x − lr·d
-    manual_sgd: v ← g (t = 0) else μv + g;  x ← x − lr·v  (μ = 0: x ← x − lr·g)
+              x ← x − lr·d  (without dampening, v ← μv + g from v₀ = 0: the first step is μ·0 + g = g)
+    manual_sgd: v ← μv + g from v₀ = 0;  x ← x − lr·v  (μ = 0: x ← x − lr·g)
     adam(w):  x ← x(1 − lr·λ) (adamw) or g ← g + λx (adam);  m ← lerp(m, g, 1−β₁);  s ← β₂s + (1−β₂)g²;
               (amsgrad: ŝ ← max(ŝ, s));  x ← x − lr/(1−β₁ᵗ) · m/(√s/√(1−β₂ᵗ) + ε)
     rmsprop:  g ← g + λx;  s ← αs + (1−α)g²;  a ← √(s − ḡ²) (centered, ḡ ← lerp(ḡ, g, 1−α)) else √s;
@@ -101,16 +102,20 @@ def _sgd_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, 
         g = -g
     if on["uses_decay"]:
         g = g + h["weight_decay"] * x
-    if on["uses_momentum"]:
+    if on["uses_momentum"] and on.get("uses_dampening", True):
         v = torch.where(t == 0, g, h["momentum"] * st["v"] + h["keep"] * g)
+        st = {"v": v}
+        g = g + h["momentum"] * v if on["nesterov"] else v
+    elif on["uses_momentum"]:  # v₀ = 0, so the first step's μ·0 + g is g, as torch.optim's v ← g
+        v = h["momentum"] * st["v"] + g
         st = {"v": v}
         g = g + h["momentum"] * v if on["nesterov"] else v
     return x - h["lr"] * g, st
 
 
 def _manual_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
-    if on["uses_momentum"]:
-        v = torch.where(t == 0, g, h["momentum"] * st["v"] + g)
+    if on["uses_momentum"]:  # v₀ = 0: the first step's μ·0 + g is g
+        v = h["momentum"] * st["v"] + g
         return x - h["lr"] * v, {"v": v}
     return x - h["lr"] * g, st
 
@@ -267,6 +272,9 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
         key: torch.tensor([float(q[key]) for q in per_setting], dtype=torch.float64)[index] for key in rule.numeric
     }
     switches["uses_momentum"] = "momentum" in columns and bool((columns["momentum"] != 0).any())
+    switches["uses_dampening"] = "dampening" in columns and bool(
+        ((columns["dampening"] != 0) & (columns["momentum"] != 0)).any()
+    )
     switches["uses_decay"] = "weight_decay" in columns and bool((columns["weight_decay"] != 0).any())
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
     grads = gradient(tree, 1 if wide else spec.objective.dim)
@@ -367,10 +375,11 @@ def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], wi
     steps); a is left as it was, for a replay. With b given (the uncompiled tail) the new state is
     written into b; the compiled form gets None and returns one new buffer (writing into b there
     made Inductor stage the rows in a buffer of its own and copy it, a second pass). Per step the
-    test is the eager checker's, rewritten to cost two compares:
+    test is the eager checker's, rewritten to cost two maxima per step and three compares per chunk:
 
-        ok ← ok ∧ |f| ≤ blowup ∧ Σⱼ gⱼ² ≤ max    (Σ g² ≤ max ⇔ |∇f| = √Σg² finite; NaN compares False)
-             ∧ √Σg² ≥ tol                         (only when a tol is set)
+        ok ⇔ maxₜ |fₜ| ≤ blowup ∧ maxₜ Σⱼ gⱼ² ≤ max    (Σg² ≤ max ⇔ |∇f| = √Σg² finite; maximum
+             ∧ √(minₜ Σⱼ gⱼ²) ≥ tol                    propagates NaN, and NaN compares False;
+                                                        the tol term only when a tol is set)
 
     and the point's finiteness once, at the chunk's end (a point that is not finite stays so
     under every update rule: x − lr·d with x = ±inf or NaN is not finite). Which step and why is
@@ -383,23 +392,26 @@ def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], wi
     def chunk(a, b, h, h64, t0, limits):  # type: ignore[no-untyped-def]
         xs, state, hp, running = _unstack(p, dim, a, hyper, h, h64)
         tol, blowup = limits[0], limits[1]
-        ok = running
+        fmax = gmax_seen = gmin_seen = None
         for i in range(n):
             t = t0 + i
             f, *gs = run_tape(code, outs, xs)
             gsq = gs[0] * gs[0]
             for g in gs[1:]:
                 gsq = gsq + g * g
-            good = (f.abs() <= blowup) & (gsq <= gmax)
+            fa = f.abs()
+            fmax = fa if fmax is None else torch.maximum(fmax, fa)  # NaN-propagating
+            gmax_seen = gsq if gmax_seen is None else torch.maximum(gmax_seen, gsq)
             if with_tol:
-                good = good & (gsq.sqrt() >= tol)
-            ok = ok & good
+                gmin_seen = gsq if gmin_seen is None else torch.minimum(gmin_seen, gsq)
             for d in range(dim):
                 xs[d], state[d] = step_rule(xs[d], gs[d], state[d], hp, t, on)
         nan_if_not_finite = xs[0] * 0.0
         for x in xs[1:]:
             nan_if_not_finite = nan_if_not_finite + x * 0.0
-        ok = ok & (nan_if_not_finite == 0.0)
+        ok = running & (fmax <= blowup) & (gmax_seen <= gmax) & (nan_if_not_finite == 0.0)
+        if with_tol:  # √ is monotone and correctly rounded: min √(Σg²) = √(min Σg²)
+            ok = ok & (gmin_seen.sqrt() >= tol)
         rows = [*xs, *(s[k] for s in state for k in slots), ok.to(xs[0].dtype)]
         if b is None:
             return torch.stack(rows), (running & ~ok).sum()
