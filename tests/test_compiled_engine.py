@@ -268,6 +268,31 @@ def test_declines_what_it_cannot_run(eager_chunks):
         assert any("ran eager instead" in n for n in trace.notes), label
 
 
+def test_a_schedule_or_history_sends_the_batch_to_the_eager_engine(eager_chunks, monkeypatch):
+    """The compiled engine has no lr schedules and keeps no history: both run eager, `compiled`
+    says so in a note, `auto` falls back without one (even where its cost model says compile:
+    `choose` forced to yes), and the numbers are the eager engine's."""
+    import gdplay
+
+    monkeypatch.setattr(compiled, "choose", lambda *args: True)
+    text = ROSENBROCK.replace("steps: 1", "steps: 30") + "sweep: {lr: [1.0e-4, 1.0e-3]}\n"
+    scheduled = text.replace(
+        "optimizer: {name: sgd, lr: 0.001}",
+        "optimizer: {name: sgd, lr: 0.001, momentum: 0.9, schedule: {name: StepLR, step_size: 3, gamma: 0.5}}",
+    )
+    asked = gdplay.sweep(scheduled, engine="compiled")[0]
+    assert any("ran eager instead" in n and "schedule" in n for n in asked.notes), asked.notes
+    auto = gdplay.sweep(scheduled, engine="auto")[0]
+    eager = gdplay.sweep(scheduled, engine="eager")[0]
+    assert not any("compiled engine" in n or "ran eager" in n for n in auto.notes)
+    assert torch.equal(auto.final_x, eager.final_x) and torch.equal(asked.final_x, eager.final_x)
+    plain = gdplay.sweep(text, engine="auto")[0]  # the control: without the schedule, auto compiles
+    assert any("compiled engine" in n for n in plain.notes)
+    starts = torch.tensor([[-1.2, 1.0]], dtype=torch.float64)
+    kept = dataclasses.replace(spec_for("sgd", {}, 5, [1e-3], starts), engine="auto", record=True)
+    assert compiled.try_compiled(kept, *kept.resolved(), None) == (None, None)
+
+
 def test_declines_noise_and_any_engine_field_it_does_not_know(eager_chunks):
     """Gradient noise or minibatches (BatchSpec.noise), and any field added to BatchSpec later,
     send the batch to the eager engine."""
