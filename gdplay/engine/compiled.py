@@ -243,12 +243,10 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
         return None, f"{name} has no compiled update rule"
     if any(s.schedule is not None for s in settings):
         return None, "a learning-rate schedule is set"
-    tree = objective_tree(spec.objective)
-    wide = False
-    if tree is None:
-        tree, wide = separable_term(spec.objective), True
-    if tree is None:
+    derived = _derive(spec.objective)
+    if derived is None:
         return None, f"no symbolic gradient for the {spec.objective.kind} objective"
+    tree, wide, grads, sig = derived
     defaults = _defaults(settings[0])
     per_setting: list[dict[str, Any]] = []
     for s in settings:
@@ -277,18 +275,50 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     )
     switches["uses_decay"] = "weight_decay" in columns and bool((columns["weight_decay"] != 0).any())
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
-    grads = gradient(tree, 1 if wide else spec.objective.dim)
     key = "|".join(
         [
             name,
             "wide" if wide else "runs",
-            signature([tree, *grads]),
+            sig,
             repr(sorted(switches.items())),
             str(spec.starts.dtype),
             spec.starts.device.type,
         ]
     )
     return Plan(name, rule, tree, grads, switches, columns, key, wide), ""
+
+
+_DERIVED: list[tuple[Any, tuple[S, bool, list[S], str] | None]] = []  # (objective, what _derive found)
+
+
+def _derive(objective: Any) -> tuple[S, bool, list[S], str] | None:
+    """(tree, wide, ∇ trees, signature) of the objective, or None without a symbolic gradient;
+    derived once per objective in a process (an Objective is frozen; deriving and hashing the
+    trees cost about 0.5 ms, which a 4,096-run sweep would pay on every run)."""
+    for obj, found in _DERIVED:
+        if obj is objective:
+            return found
+    tree, wide = objective_tree(objective), False
+    if tree is None:
+        tree, wide = separable_term(objective), True
+    result = None
+    if tree is not None:
+        grads = gradient(tree, 1 if wide else objective.dim)
+        result = (tree, wide, grads, signature([tree, *grads]))
+    _DERIVED.append((objective, result))
+    del _DERIVED[:-8]
+    return result
+
+
+_TAPES: dict[str, Any] = {}
+
+
+def _tape(p: Plan) -> Any:
+    """tape([f, ∇f]) of the plan, built once per plan key (the key holds the trees' signature)."""
+    found = _TAPES.get(p.key)
+    if found is None:
+        found = _TAPES[p.key] = tape([p.value, *p.grads])
+    return found
 
 
 def _defaults(setting: Setting) -> dict[str, Any]:
@@ -451,7 +481,7 @@ def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], wi
     and the point's finiteness once, at the chunk's end (a point that is not finite stays so
     under every update rule: x − lr·d with x = ±inf or NaN is not finite). Which step and why is
     left to the replay (`_replay_chunk`) of the few runs that met one."""
-    code, outs = tape([p.value, *p.grads])
+    code, outs = _tape(p)
     step_rule = p.rule.step
     on = dict(p.switches)
     slots, _ = _layout(p, dim)
@@ -505,7 +535,7 @@ def _evaluate(p: Plan, dim: int, code: Any, outs: Any, xs: Sequence[Any], gmax: 
 def _replay_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str]) -> Callable[..., Any]:
     """The same n steps in plain torch on the few runs that met an event, from the chunk's start,
     with the eager checker's test at each step: (found, stop, [x₀.., f, |∇f|] at the stop step)."""
-    code, outs = tape([p.value, *p.grads])
+    code, outs = _tape(p)
     step_rule = p.rule.step
     on = dict(p.switches)
 
@@ -583,7 +613,7 @@ def _wide_step(p: Plan, hyper: Sequence[str], names: Sequence[str]) -> Callable[
     One pass over memory: x_t and the slots read once, x_{t+1} and the slots written once (a step
     of momentum SGD moves two copies' worth of bytes, the floor). x_t stays in xa, so a run that
     stopped at step t is read there; the host swaps xa and xb."""
-    code, outs = tape([p.value, *p.grads])
+    code, outs = _tape(p)
     step_rule = p.rule.step
     on = dict(p.switches)
 
@@ -666,7 +696,7 @@ def run_wide(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> Batc
     if first_compile and not interrupted:
         _mark(p.key)
     going = ~stopped
-    code, outs = tape([p.value, *p.grads])
+    code, outs = _tape(p)
     phi, g = run_tape(code, outs, [xa])
     gn, ok = verdict(phi.sum(-1), (g * g).sum(-1), (xa * 0.0).sum(-1))
     rows = torch.nonzero(going).squeeze(1)
@@ -785,7 +815,7 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     # eager engine checks its last step; what passes is max_steps (or interrupted).
     going = ~stopped
     xs = [a[d] for d in range(dim)]
-    code, outs = tape([p.value, *p.grads])
+    code, outs = _tape(p)
     f, _, gn, ok = _evaluate(p, dim, code, outs, xs, gmax, tol_t, blowup_t)
     for d in range(dim):
         fx[d] = torch.where(going, xs[d], fx[d])
