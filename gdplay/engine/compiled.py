@@ -775,13 +775,14 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     if fresh and batch > 1:
         for t in (a, h, h64):
             torch._dynamo.mark_dynamic(t, 1)
+    starts_t = torch.arange(spec.steps + 1, dtype=torch.int64, device=device)  # t₀ of every chunk
     began = time.perf_counter()
     try:
         while done < spec.steps and left:
             k = min(n, spec.steps - done)
             # The last few steps (fewer than a chunk) run the same function uncompiled.
             call = fn if k == n else _fast_chunk(p, dim, gmax, k, hyper, with_tol)
-            t0 = scalar(done, torch.int64)
+            t0 = starts_t[done : done + 1]  # a view: torch.tensor([done]) costs 5 µs a chunk
             if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
