@@ -6,6 +6,7 @@ backward with explicit grad tensors would)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,13 @@ TYPER_ONLY = (
 FAST = "import sys\nfrom gdplay.cli.app import main\nmain(sys.argv[1:])\n"
 
 
+def _timeless(text: str) -> str:
+    """Wall-clock times replaced (as tests/test_docs.py does): the only part that may differ."""
+    text = re.sub(r"(wall time\s+)\d+(\.\d+)? s", r"\1<t> s", text)
+    text = re.sub(r"\d+(\.\d+)?(?= s\b)", "<t>", text) if " in " in text else text
+    return re.sub(r'"(wall_time_s|wall_s|elapsed_s|seconds)": [0-9.e-]+', r'"\1": <t>', text)
+
+
 def _both_ways(args: list[str], tmp_path: Path) -> list[tuple[int, str, str, dict[str, str]]]:
     """`gdplay ARGS` through gdplay.cli.fast and through typer alone, each in a fresh folder:
     (exit code, stdout, stderr, the files it left)."""
@@ -114,7 +122,7 @@ def _both_ways(args: list[str], tmp_path: Path) -> list[tuple[int, str, str, dic
             env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
         )  # fmt: skip
         files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())}
-        out.append((done.returncode, done.stdout, done.stderr, files))
+        out.append((done.returncode, _timeless(done.stdout), done.stderr, files))
     return out
 
 
@@ -137,6 +145,11 @@ def _both_ways(args: list[str], tmp_path: Path) -> list[tuple[int, str, str, dic
         ["init", "mine", "--objective", "rosenbrok"],
         ["init", "mine", "--optimizer", "adamm"],
         ["init", "mine", "--optimizer", "sparseadam"],
+        ["run", str(ROOT / "configs/quadratic.yaml")],
+        ["run", str(ROOT / "configs/quadratic_momentum.yaml"), "--json", "--plain"],
+        ["run", "missing.yaml"],
+        ["run", "taken.yaml"],
+        ["explain", str(ROOT / "configs/quadratic.yaml")],
     ],
 )
 def test_the_short_way_in_answers_as_typer_does(args, tmp_path):
@@ -149,9 +162,64 @@ def test_the_short_way_in_answers_as_typer_does(args, tmp_path):
     "args",
     [["list", "--jsn"], ["list", "extra"], ["init"], ["init", "a", "b"], ["init", "a", "--optimizer"],
      ["init", "a", "--optimizer=adam"], ["init", "a", "--force", "--force"], ["init", "--", "-a"],
-     ["schema", "--output", "run", "--write", "x"], ["--version", "list"]],
+     ["--version", "list"]],
 )  # fmt: skip
 def test_anything_but_a_plain_form_goes_to_typer(args):
     from gdplay.cli.fast import plan
 
     assert plan(args) is None
+
+
+def _typer_values(args: list[str]) -> dict[str, object]:
+    """The keyword arguments typer's own parser passes the command's function for `args`."""
+    import functools
+
+    import typer
+    from typer.testing import CliRunner
+
+    from gdplay.cli.commands import load_commands
+
+    spec, seen = load_commands()[args[0]], {}
+    app = typer.Typer(add_completion=False)
+
+    @functools.wraps(spec.fn)
+    def spy(**kwargs: object) -> None:
+        seen.update(kwargs)
+
+    app.command(spec.name)(spy)
+    app.callback()(lambda: None)  # a group, so the command is named on the line as in gdplay
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return seen
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "list",
+        "list --json",
+        "schema",
+        "schema --output run",
+        "schema --write x.json",
+        "init mine",
+        "init --force mine.yml --optimizer adam --objective booth",
+        "run configs/quadratic.yaml",
+        "run configs/quadratic.yaml configs/quadratic_momentum.yaml --json --plain",
+        "run --run heavy configs/momentum.yaml --allow-python --csv out.csv --json-file out.json",
+        "explain configs/quadratic.yaml",
+        "explain --modes configs/quadratic.yaml --json --run a --dtype float64",
+        "grad configs/quadratic.yaml --h-sweep",
+        "hessian configs/quadratic.yaml --json",
+        "compare configs/quadratic.yaml --zoom --plot p.png",
+        "check configs/regression/booth.yaml",
+        "check a.yaml b.yaml --update --diff --format junit -k booth --junit j.xml",
+        "show rosenbrock --json",
+    ],
+)
+def test_the_short_way_in_passes_what_typer_passes(line):
+    from gdplay.cli.fast import plan
+
+    args = line.split()
+    found = plan(args)
+    assert found is not None, "not a plain form"
+    assert found[1] == _typer_values(args)
