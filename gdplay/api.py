@@ -68,11 +68,20 @@ def load(config: Source, *, sets: Sequence[str] = (), **overrides: Any) -> Confi
 
 
 def _plan(
-    config: Any, sets: Any, overrides: Mapping[str, Any], allow_python: bool, run: str | None, bind: bool = True
+    config: Any,
+    sets: Any,
+    overrides: Mapping[str, Any],
+    allow_python: bool,
+    run: str | None,
+    bind: bool = True,
+    record: bool = True,
+    document: int | None = None,
 ) -> Any:
     from gdplay.pipeline import plan
 
-    return plan(_sources(config), _patches(sets, overrides), allow_python, run, bind=bind)
+    return plan(
+        _sources(config), _patches(sets, overrides), allow_python, run, bind=bind, record=record, document=document
+    )
 
 
 class _Shown:
@@ -225,6 +234,7 @@ def run(
     record: bool = True,
     on_result: Callable[[Judged], None] | None = None,
     progress_for: Callable[[Planned], Any] | None = None,
+    for_json: bool | int = False,
     **overrides: Any,
 ) -> Runs:
     """Run every run of the config(s) and return their results.
@@ -233,11 +243,14 @@ def run(
     `allow_python` allows 'file.py:function' objectives named by a config (a callable in a dict
     config needs nothing). `record=False` keeps no history (faster, less memory). A Ctrl-C
     ends the current run as `interrupted` and runs no more. `on_result` and `progress_for` are
-    the hooks the command line uses to show runs as they finish and progress bars.
+    the hooks the command line uses to show runs as they finish and progress bars. `for_json`:
+    True (or N, for `to_dict(every=N)`) when the caller will build the JSON document, so that the
+    memory check made before any run counts it too.
     """
     from gdplay.pipeline import execute
 
-    planned = _plan(config, sets, overrides, allow_python, run)
+    document = None if for_json is False else (1 if for_json is True else int(for_json))
+    planned = _plan(config, sets, overrides, allow_python, run, record=record, document=document)
     return Runs(execute(planned, record=record, progress_for=progress_for, on_result=on_result))
 
 
@@ -490,6 +503,7 @@ class CheckReport(_Many[Any]):
         self.seconds = seconds
         self.interrupted = interrupted
         self.not_configs: list[str] = []  # YAML files found that are not gdplay configs (not checked)
+        self.unused: list[Any] = []  # ci.unused.Unused: expectations of the files found that guard nothing
         self.stopped_early = False  # maxfail reached: the files after it were not checked
 
     @property
@@ -512,6 +526,7 @@ class CheckReport(_Many[Any]):
             "check",
             summary=self.summary,
             not_configs=list(self.not_configs),
+            unused=[u.to_dict() for u in self.unused],
             stopped=self.stopped_early,
             cases=[c.to_dict() for c in self._items],
             updated=[
@@ -585,5 +600,8 @@ def check(
         interrupted = True
     report = CheckReport(cases, time.perf_counter() - began, interrupted)
     report.not_configs = [p.as_posix() for p in not_configs]
+    from gdplay.ci.unused import find_unused
+
+    report.unused = find_unused(found, answers)
     report.stopped_early = stopped
     return report

@@ -92,11 +92,15 @@ def plan(
     run_name: str | None = None,
     bind: bool = True,
     record: bool = True,
+    document: int | None = None,
 ) -> list[Planned]:
     """Every run of every source, built (a Python objective is probed: torch's state is kept
     around that too) and, with `bind`, its expect: block checked against the objective, before
     any runs. Commands that do not judge (compare, explain, sweep, plot) pass bind=False; those
-    that keep no history (check) pass record=False, so the memory rule counts what they keep."""
+    that keep no history (check) pass record=False, so the memory rule counts what they keep;
+    `document` (an `every`, 1 for all steps) says that the JSON document of the runs will be built
+    (run --json), which the rule counts too: for each run, and for all of them together, since the
+    results are kept until the end (config.memory.sequence_bytes)."""
     from gdplay.engine.problem import build_problem
     from gdplay.engine.state import kept_state
     from gdplay.results.expect import bind as bind_expect
@@ -104,12 +108,25 @@ def plan(
     planned = []
     for loaded in selected(sources, overrides, run_name):
         with kept_state():
-            problem = build_problem(loaded, allow_python=allow_python, record=record)
+            problem = build_problem(loaded, allow_python=allow_python, record=record, document=document)
         if bind:
             objective = problem.objective
             bind_expect(loaded, objective.layout, objective.minimizers, objective.f_min)
         planned.append(Planned(loaded, problem))
+    if len(planned) > 1:
+        _fits_together(planned, record, document)
     return planned
+
+
+def _fits_together(planned: Sequence[Planned], record: bool, document: int | None) -> None:
+    """Each run fits on its own (build_problem checked it); the results of all are kept together."""
+    from gdplay.config.memory import check_fits, run_memory, sequence_bytes
+
+    memories = [
+        run_memory(p.problem.objective.dim, p.problem.config.steps, p.problem.dtype, record, document) for p in planned
+    ]
+    kept = "their histories kept together" + (", and the --json document" if document is not None else "")
+    check_fits(sequence_bytes(memories), f"{len(planned)} runs ({kept})", planned[-1].loaded.locate("steps"))
 
 
 def selected(

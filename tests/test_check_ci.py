@@ -35,7 +35,7 @@ def test_exclude_and_yaml_that_is_not_a_gdplay_config(cli, tmp_path):
 
 
 def test_the_memory_rule_counts_what_check_keeps_no_history(cli, tmp_path, monkeypatch):
-    # 10 coordinates for up to 10⁸ steps: a history would need (10 + 2)·48 B·10⁸ ≈ 54 GiB, more than
+    # 10 coordinates for up to 10⁸ steps: a history would need ((10 + 3)·(2·8 + 48) + 100) B·10⁸ ≈ 87 GiB, more than
     # the 8 GiB this machine is said to have; a check keeps no history, and the run stops at tol.
     import gdplay.config.memory as memory
 

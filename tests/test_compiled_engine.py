@@ -149,7 +149,7 @@ def torch_optim_run(name, options, lr, start, steps):
 
 @pytest.mark.parametrize(("name", "options"), CASES, ids=[f"{n}-{'-'.join(o) or 'plain'}" for n, o in CASES])
 def test_rule_equals_torch_optim_and_eager(eager_chunks, name, options):
-    steps, base = 37, LRS[name]  # 37: chunks of 4 and a tail of 2 evaluations
+    steps, base = 37, LRS[name]  # 37: two chunks of 16 and a tail of 5 steps
     lrs = [base * f for f in (0.25, 0.5, 1.0)]
     starts = torch.tensor([[-1.2, 1.0], [0.5, -0.3], [1.5, 2.0]], dtype=torch.float64)
     spec = spec_for(name, options, steps, lrs, starts)
@@ -193,6 +193,57 @@ def test_a_sweep_through_the_public_api(eager_chunks):
     assert not any("compiled engine" in note for note in slow.notes)
 
 
+# ---- the wide path: a separable objective of any dimension, one in-place step per call ----------
+
+WIDE_CASES = [("sgd", {"momentum": 0.5}), ("manual_sgd", {}), ("adam", {"amsgrad": True}), ("adagrad", {})]
+
+
+@pytest.mark.parametrize(("name", "options"), WIDE_CASES, ids=[n for n, _ in WIDE_CASES])
+def test_wide_sphere_equals_eager_and_torch_optim(eager_chunks, name, options):
+    """Sphere in 300 dimensions (above MAX_COORDINATES: no tree per coordinate) steps on the whole
+    [K, d] point; the same statuses, stop steps and points as the eager engine and torch.optim."""
+    obj = objective_of(
+        "objective: {name: sphere, dim: 300}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\ndtype: float64\n"
+    )
+    assert symbolic.objective_tree(obj) is None and symbolic.separable_term(obj) is not None
+    gen = torch.Generator().manual_seed(3)
+    starts = torch.randn(3, 300, generator=gen, dtype=torch.float64)
+    # on f = Σx² (λ = 2): lr 0.3 converges under tol, 2.5 diverges (2.5·2 > 2(1 + μ) for μ ≤ 0.9)
+    lrs = [0.05, 0.2, 0.5] if name == "adam" else [0.01, 0.3, 2.5]
+    spec = spec_for(name, options, 40, lrs, starts, tol=1e-3, blowup=1e6, objective=obj)
+    fast = run_batch(dataclasses.replace(spec, engine="compiled"))
+    assert fast.notes and fast.notes[0].startswith("compiled engine")
+    slow = run_batch(spec)
+    assert torch.equal(fast.status, slow.status) and torch.equal(fast.stop, slow.stop)
+    assert torch.equal(fast.cause, slow.cause)
+    torch.testing.assert_close(fast.final_x, slow.final_x, rtol=REL, atol=1e-300)
+    torch.testing.assert_close(fast.final_f, slow.final_f, rtol=REL, atol=1e-300)
+    from gdplay.optim.factory import optimizer_class
+
+    info = lookup(name)
+    for row in range(3):
+        if int(slow.status[row]) != MAX_STEPS:
+            continue
+        x = starts[row].clone().requires_grad_(True)
+        opt = optimizer_class(info)([x], lr=lrs[row], **check_options(info, options))
+        for _ in range(40):
+            opt.zero_grad()
+            (x * x).sum().backward()
+            opt.step()
+        torch.testing.assert_close(fast.final_x[row], x.detach(), rtol=REL, atol=1e-300)
+    if name in ("sgd", "manual_sgd"):
+        assert {int(s) for s in slow.status} == {MAX_STEPS, CONVERGED, DIVERGED}
+
+
+def test_wide_path_declines_what_is_not_separable(eager_chunks):
+    obj = objective_of("objective: {name: rosenbrock, dim: 100}\noptimizer: {name: sgd, lr: 0.1}\nsteps: 1\n")
+    assert symbolic.separable_term(obj) is None
+    spec = spec_for("sgd", {}, 5, [1e-3], torch.zeros(1, 100, dtype=torch.float64), objective=obj)
+    settings, which = spec.resolved()
+    p, why = compiled.plan(spec, settings, which)
+    assert p is None and "symbolic gradient" in why
+
+
 # ---- what the compiled engine declines ------------------------------------------------------
 
 
@@ -215,6 +266,31 @@ def test_declines_what_it_cannot_run(eager_chunks):
         assert p is None and why, label
         trace = run_batch(case)  # runs eager, and says so
         assert any("ran eager instead" in n for n in trace.notes), label
+
+
+def test_a_schedule_or_history_sends_the_batch_to_the_eager_engine(eager_chunks, monkeypatch):
+    """The compiled engine has no lr schedules and keeps no history: both run eager, `compiled`
+    says so in a note, `auto` falls back without one (even where its cost model says compile:
+    `choose` forced to yes), and the numbers are the eager engine's."""
+    import gdplay
+
+    monkeypatch.setattr(compiled, "choose", lambda *args: True)
+    text = ROSENBROCK.replace("steps: 1", "steps: 30") + "sweep: {lr: [1.0e-4, 1.0e-3]}\n"
+    scheduled = text.replace(
+        "optimizer: {name: sgd, lr: 0.001}",
+        "optimizer: {name: sgd, lr: 0.001, momentum: 0.9, schedule: {name: StepLR, step_size: 3, gamma: 0.5}}",
+    )
+    asked = gdplay.sweep(scheduled, engine="compiled")[0]
+    assert any("ran eager instead" in n and "schedule" in n for n in asked.notes), asked.notes
+    auto = gdplay.sweep(scheduled, engine="auto")[0]
+    eager = gdplay.sweep(scheduled, engine="eager")[0]
+    assert not any("compiled engine" in n or "ran eager" in n for n in auto.notes)
+    assert torch.equal(auto.final_x, eager.final_x) and torch.equal(asked.final_x, eager.final_x)
+    plain = gdplay.sweep(text, engine="auto")[0]  # the control: without the schedule, auto compiles
+    assert any("compiled engine" in n for n in plain.notes)
+    starts = torch.tensor([[-1.2, 1.0]], dtype=torch.float64)
+    kept = dataclasses.replace(spec_for("sgd", {}, 5, [1e-3], starts), engine="auto", record=True)
+    assert compiled.try_compiled(kept, *kept.resolved(), None) == (None, None)
 
 
 def test_declines_noise_and_any_engine_field_it_does_not_know(eager_chunks):
@@ -245,7 +321,14 @@ QUADRATIC = 'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\noptimizer: {
 
 @pytest.fixture(scope="module")
 def real_runs():
-    """One Inductor compile for the module: a 1-D quadratic, manual_sgd, 5 runs (some diverge)."""
+    """One Inductor compile for the module: a 1-D quadratic, manual_sgd, 5 runs (some diverge), in
+    chunks of 3 steps (the compile time grows with the chunk; the code is the same)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "LONG_CHUNK", 3)
+        yield _real_runs()
+
+
+def _real_runs():
     obj = objective_of(QUADRATIC)
     lrs = [0.01, 0.1, 0.15, 0.34, 0.5]  # 2/λ = 1/3: the last two diverge
     starts = torch.full((5, 1), 2.0, dtype=torch.float64)

@@ -205,6 +205,10 @@ def test_the_documents_cover_the_variants(documents):
     assert sorted(c["outcome"] for c in cases) == ["error", "error", "failed", "passed", "skipped"]
     assert {c["name"] for c in cases if c["outcome"] == "error"} == {None, "wrong_dimension"}
     assert documents["check update"]["updated"] and documents["check update"]["summary"]["passed"] == 1
+    # configs/quadratic.yaml has no expect: block: the one unused baseline file of the check
+    assert [(Path(u["file"]).name, u["kind"]) for u in documents["check"]["unused"]] == [
+        ("quadratic.yaml", "no-expect")
+    ]
     assert documents["hessian degenerate"]["runs"][0]["condition_number"] is None
     assert documents["grad vector"]["runs"][0]["point"] == {"x": [1.0, 1.0]}
     assert documents["explain gd"]["runs"][0]["method"] == "gradient descent"
@@ -381,9 +385,21 @@ def test_a_renamed_key_fails_validation(documents, key, path, new):
         ("compare", lambda d: [r.update(best=True) for r in d["runs"]]),  # at most one best
         ("explain not covered", lambda d: d["runs"][0].update(not_covered=None)),  # no method: it must say why
         ("check", lambda d: d["cases"][first_case_that_ran(d)].update(outcome="skipped")),  # skipped never ran
+        ("check", lambda d: d["unused"][0].update(kind="orphan")),  # unused: one of the documented kinds
         ("list", lambda d: d["provenance"].update(device="cpu")),  # a run's key, not the environment's
     ],
-    ids=["version", "command", "status", "string number", "sweep history", "two best", "why", "skipped", "env"],
+    ids=[
+        "version",
+        "command",
+        "status",
+        "string number",
+        "sweep history",
+        "two best",
+        "why",
+        "skipped",
+        "unused",
+        "env",
+    ],
 )
 def test_a_changed_shape_fails_validation(documents, key, change):
     document = documents[key]

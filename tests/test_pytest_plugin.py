@@ -93,7 +93,8 @@ def test_the_flag_collects_each_run_with_expectations_and_explains_a_miss(projec
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["cfgs/good.yaml::quad PASSED*", "cfgs/moved.yaml::quad FAILED*"])
     text = result.stdout.str()
-    assert "cfgs/plain.yaml" not in text  # no expect: block, no test
+    assert "cfgs/plain.yaml::" not in text  # no expect: block, no test; only listed as unused:
+    assert "unused: cfgs/plain.yaml: guards nothing" in text
     assert "cfgs/moved.yaml::quad: argmin.x: expected -0.3, got -0.33333333" in text
     assert "tolerance 1.3e-06" in text and "off by 0.0333" in text  # atol + rtol·|−0.3|
     assert "def runtest" not in text  # a readable message, not a traceback into the plugin

@@ -108,7 +108,7 @@ def test_ctrl_c_prints_the_partial_table_and_exits_130(tmp_path):
         "run",
         'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
         "optimizer: {name: manual_sgd, lr: 0.01}\n"
-        "steps: 100000000\n"
+        "steps: 10000000\n"
         "tol: 1.0e-300\n",
     )
     assert code == 130, stderr
@@ -173,7 +173,7 @@ def test_ctrl_c_during_explain_shows_what_was_done_and_exits_130(tmp_path):
         "explain",
         'objective: {expr: "3*x**2 + 2*x - 1", init: {x: 2.0}}\n'
         "optimizer: {name: manual_sgd, lr: 0.01}\n"
-        "steps: 100000000\n",
+        "steps: 10000000\n",
     )
     assert code == 130, stderr
     assert "Traceback" not in stderr

@@ -9,14 +9,17 @@ Turned on by naming config paths (files or folders, searched recursively for *.y
 
 A config given as a path argument under one of those paths is collected too; pytest's
 `--ignore` and `--ignore-glob` leave configs out, and a YAML file that is not a gdplay config (no
-`objective` or `optimizer`: a CI workflow, say) is not collected (`-v` lists it). Python
+`objective`, `optimizer` or `expect`: a CI workflow, say) is not collected (`-v` lists it). Python
 objectives need `--gdplay-allow-python` (or the ini option `gdplay_allow_python = true`). Items are named
 `configs/regression/quadratic.yaml::quadratic` (file, then run), so `-k quadratic`,
 `--junitxml` and pytest-xdist (each worker collects the same items in the same order) work as
 with any test. A missed expectation fails with one line per miss naming the config, the
 quantity, expected, got and the tolerance; a broken config (also one that only building the
 run finds, such as an optimizer option's typo) is a collection error, and a run on a device this
-machine lacks (`device: cuda` on a CPU runner) is skipped with the reason.
+machine lacks (`device: cuda` on a CPU runner) is skipped with the reason. Expectations that
+guard nothing (gdplay.ci.unused: a config without any `expect:`, a top-level key no run inherits)
+are listed in the terminal summary, and fail the session with `--gdplay-fail-unused` (or the ini
+option `gdplay_fail_unused = true`), as syrupy fails on unused snapshots.
 
 Registered through the `pytest11` entry point `gdplay`. Loading it imports only pytest and the
 standard library (torch and gdplay's config loader are imported when a config is collected),
@@ -40,6 +43,7 @@ _ROOTS = pytest.StashKey[list[Path]]()  # every named path: YAML under them is c
 _EXTRA = pytest.StashKey[list[Path]]()  # the paths to add to this session's collection
 _SEEN = pytest.StashKey[set[Path]]()  # config files already collected the usual way
 _NOT_CONFIGS = pytest.StashKey[list[Path]]()  # YAML under the roots that is not a gdplay config
+_UNUSED = pytest.StashKey[list[Any]]()  # ci.unused.Unused of the config files, found once
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +62,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         dest="gdplay_allow_python",
         help="let gdplay configs run Python objectives (objective.python), as gdplay's --allow-python",
+    )
+    group.addoption(
+        "--gdplay-fail-unused",
+        action="store_true",
+        default=False,
+        dest="gdplay_fail_unused",
+        help="fail the session when a gdplay expectation guards nothing (as gdplay check --fail-unused)",
+    )
+    parser.addini(
+        "gdplay_fail_unused",
+        type="bool",
+        default=False,
+        help="fail the session when a gdplay expectation guards nothing",
     )
     parser.addini(
         "gdplay_allow_python",
@@ -123,7 +140,49 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     found = config.stash.get(_NOT_CONFIGS, [])
     if not found or config.get_verbosity() < 1:
         return []
-    return [f"gdplay: not a gdplay config (no objective or optimizer), not collected: {p}" for p in found]
+    return [f"gdplay: not a gdplay config (no objective, optimizer or expect), not collected: {p}" for p in found]
+
+
+def _unused(config: pytest.Config) -> list[Any]:
+    """The unused expectations of the config files this session collected (under pytest-xdist the
+    controller collects nothing: then of the files under the named config paths)."""
+    if _UNUSED in config.stash:
+        return config.stash[_UNUSED]
+    files: set[Path] = set(config.stash.get(_SEEN, None) or ())
+    if not files and config.stash.get(_EXTRA, []):
+        from gdplay.ci.suite import discover
+
+        for root in config.stash[_EXTRA]:
+            files |= {p.resolve() for p in discover([root]) if not _ignored(p.resolve(), root, config)}
+    unused: list[Any] = []
+    if files:
+        from gdplay.ci.unused import find_unused
+
+        rootpath = config.rootpath
+        named = [(p, p.relative_to(rootpath).as_posix() if rootpath in p.parents else p.as_posix()) for p in files]
+        unused = find_unused(sorted(named, key=lambda pair: pair[1]))
+    config.stash[_UNUSED] = unused
+    return unused
+
+
+def _fail_unused(config: pytest.Config) -> bool:
+    return bool(config.getoption("gdplay_fail_unused") or config.getini("gdplay_fail_unused"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _fail_unused(session.config) and session.exitstatus == 0 and _unused(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    unused = _unused(config) if config.stash.get(_ROOTS, []) else []
+    if not unused:
+        return
+    failing = _fail_unused(config)
+    terminalreporter.section("gdplay: unused expectations", red=failing, yellow=not failing)
+    for u in unused:
+        terminalreporter.write_line(f"unused: {u.describe()}")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k, -m and --deselect filter the items

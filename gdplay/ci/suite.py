@@ -99,8 +99,8 @@ def find_configs(
 
     A file under `exclude` (globs matched against the path below the folder given, any folder of it,
     its name, or the path as found) is left out. A YAML file found in a folder that is not a gdplay
-    config (no `objective` or `optimizer`, at the top or in a `runs:` entry: a CI workflow, say) is
-    left out too and listed in `not_configs`; a file named on its own is always loaded."""
+    config (no `objective`, `optimizer` or `expect`, at the top or in a `runs:` entry: a CI workflow,
+    say) is left out too and listed in `not_configs`; a file named on its own is always loaded."""
     found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
     for raw in paths:
@@ -136,9 +136,10 @@ def excluded(relative: Path, path: Path, patterns: Sequence[str]) -> bool:
 
 
 def is_gdplay_config(path: Path) -> bool:
-    """Whether a YAML file is meant for gdplay: a mapping that names an `objective` or an `optimizer`
-    (at the top or in an entry of `runs:`). A file that is not valid YAML counts as one, so that its
-    error is reported rather than hidden."""
+    """Whether a YAML file is meant for gdplay: a mapping that names an `objective`, an `optimizer`
+    or an `expect` (at the top or in an entry of `runs:`). A file that is not valid YAML counts as
+    one, and so does a file with expectations whatever else it lacks (a misspelt `objectve:`), so
+    that its error is reported rather than its baseline silently dropped."""
     import yaml
 
     try:
@@ -147,7 +148,7 @@ def is_gdplay_config(path: Path) -> bool:
         return True
     if not isinstance(data, dict):
         return False
-    keys = {"objective", "optimizer"}
+    keys = {"objective", "optimizer", "expect"}
     if keys & set(data):
         return True
     runs = data.get("runs")

@@ -6,7 +6,10 @@ itself to a halt) halfway through a run.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gdplay.errors import ConfigError, Location
 
@@ -39,16 +42,79 @@ def check_fits(needed: float, what: str, location: Location | None = None) -> No
         )
 
 
-PY_FLOAT_BYTES = 40  # a recorded number ends up as a Python float in a list: object plus pointer
+# A recorded number held as a Python float in a list: the 24-byte object, its 8-byte pointer and
+# the allocator's share (measured: 46 bytes a number after a run of 4·10⁶ recorded numbers).
+PY_FLOAT_BYTES = 48
+# The JSON document of a run (RunResult.to_dict, then serialize.document) copies each history row:
+# the point's list twice (8-byte pointers; the float objects are shared) and the step's record
+# dicts twice. Measured with tracemalloc: 16.5 bytes a number and about 800 bytes a record.
+JSON_TREE_BYTES_PER_NUMBER = 16
+JSON_TREE_BYTES_PER_RECORD = 1_100
+# Each recorded step's own objects: its point's list (a 56-byte header and a pointer) and its step
+# number (an int and a pointer): measured 328 bytes a step in dimension 1, 4 numbers of which are 192.
+PY_ROW_BYTES = 100
 
 
-def run_bytes(dim: int, steps: int, dtype: str, runs: int = 1, history: bool = True) -> float:
-    """What a run keeps: each recorded step's point plus two numbers (as tensors, then as Python
-    floats for the result), and working copies."""
+@dataclass(frozen=True)
+class RunMemory:
+    """What one run holds, in bytes, in the phases that follow each other:
+
+        during    the run and the end of it: the recorded history as tensors (the batch's buffer
+                  and the run's own copy), then as the Python lists of its result (built from them)
+        held      what the result keeps afterwards: the Python lists
+        document  the JSON document built from the result for --json / --json-file (0 without)
+        working   chunk buffers, gradient and optimizer state while it runs
+
+    The peak of one run is max(working + during, held + document): the document is built after
+    the run, when its tensors are freed. `--csv` and the JSON text are written a line (a chunk) at a time from
+    the result, so they hold nothing more."""
+
+    during: float
+    held: float
+    document: float
+    working: float
+
+    @property
+    def peak(self) -> float:
+        return max(self.working + self.during, self.held + self.document)
+
+
+def run_memory(dim: int, steps: int, dtype: str, history: bool = True, document: int | None = None) -> RunMemory:
+    """The memory of a run of `steps` steps in dimension `dim`. With `history` every step's point
+    x_t, f(x_t), |∇f(x_t)| and lr is recorded: n = (steps + 1)·(dim + 3) numbers, each held as a
+    tensor element (item bytes, twice while the run's copy is taken) and as a Python float
+    (PY_FLOAT_BYTES), and each step's list and number (PY_ROW_BYTES). `document`: the JSON
+    document will be built keeping every `document`-th step (1: all; None: no document), each
+    kept step's row copied (JSON_TREE_BYTES_*)."""
     item = DTYPE_BYTES.get(dtype, 8)
-    per_step = (dim + 2) * (item + PY_FLOAT_BYTES) * runs
-    working = 64 * 3 * dim * item * runs  # chunk buffers (point, gradient) and optimizer state
-    return per_step * (steps + 1) * (1 if history else 0) + working
+    working = 64 * 3 * dim * item  # chunk buffers (point, gradient) and optimizer state
+    if not history:
+        return RunMemory(0.0, 0.0, 0.0, float(working))
+    numbers = float(steps + 1) * (dim + 3)
+    held = numbers * PY_FLOAT_BYTES + (steps + 1) * PY_ROW_BYTES
+    rows = 0 if document is None else math.ceil((steps + 1) / max(document, 1)) + 1  # the last step always
+    tree = rows * (float(dim + 3) * JSON_TREE_BYTES_PER_NUMBER + JSON_TREE_BYTES_PER_RECORD)
+    return RunMemory(numbers * 2 * item + held, held, tree, float(working))
+
+
+def run_bytes(
+    dim: int, steps: int, dtype: str, runs: int = 1, history: bool = True, document: int | None = None
+) -> float:
+    """The peak memory of `runs` such runs, one after another, all results kept (RunMemory)."""
+    one = run_memory(dim, steps, dtype, history, document)
+    return sequence_bytes([one] * runs)
+
+
+def sequence_bytes(runs: Sequence[RunMemory]) -> float:
+    """The peak of runs made one after another whose results are all kept (`gdplay run a.yaml
+    b.yaml` keeps every result for the comparison, the JSON document and the CSV): run k runs
+    while the results of the runs before it are held, and the documents are built at the end,
+    from all of them: max( maxₖ (Σᵢ₍ᵢ<ₖ₎ heldᵢ + duringₖ + workingₖ), Σᵢ (heldᵢ + documentᵢ) )."""
+    peak, kept = 0.0, 0.0
+    for run in runs:
+        peak = max(peak, kept + run.working + run.during)
+        kept += run.held
+    return max(peak, kept + sum(run.document for run in runs))
 
 
 SWEEP_TENSORS = 8  # per run and coordinate: point, gradient, start, best point, optimizer state (up to 3), slack

@@ -12,16 +12,22 @@ operations on one [K] tensor per coordinate (K runs, "structure of arrays"):
         x, state = update(x, ∇f, state, t)       (the optimizer's rule, written out)
 
 `torch.compile` (Inductor) turns it into one loop over the runs that keeps every value in
-registers across the CHUNK steps. Inside the chunk each run's first event is found as the
-eager engine finds it: diverged when f is not finite, |f| > blowup, |∇f| is not finite or the
-point is not finite; converged when |∇f| < tol; the result is read at that step. After each
-chunk the host asks once whether any run is still going.
+registers across the CHUNK steps. The state is one stacked [rows, K] tensor (x, the optimizer's
+slots, a running flag), so a call has six tensor arguments and Dynamo's guards stay cheap; the
+chunk returns the state n steps later and how many running runs met an event in them, one
+integer read by the host per chunk. Per step the chunk keeps only the running maxima of |f| and
+Σg² (and the minimum of Σg² when a tol is set), tested against blowup, the largest float and tol
+once at its end with the point's finiteness; the few runs that
+met an event are replayed from the chunk's start in plain torch with the eager checker's own
+test (`_replay_chunk`), which finds the step and the cause exactly as the eager engine does:
+diverged when f is not finite, |f| > blowup, |∇f| is not finite or the point is not finite;
+converged when |∇f| < tol.
 
 Update rules (torch/optim/*.py, single-tensor path, line by line; options per run as [K] tensors):
 
     sgd:      g ← −g (maximize);  g ← g + λx;  v ← g (t = 0) else μv + (1−τ)g;  d ← g + μv (nesterov) else v;
-              x ← x − lr·d
-    manual_sgd: v ← g (t = 0) else μv + g;  x ← x − lr·v  (μ = 0: x ← x − lr·g)
+              x ← x − lr·d  (without dampening, v ← μv + g from v₀ = 0: the first step is μ·0 + g = g)
+    manual_sgd: v ← μv + g from v₀ = 0;  x ← x − lr·v  (μ = 0: x ← x − lr·g)
     adam(w):  x ← x(1 − lr·λ) (adamw) or g ← g + λx (adam);  m ← lerp(m, g, 1−β₁);  s ← β₂s + (1−β₂)g²;
               (amsgrad: ŝ ← max(ŝ, s));  x ← x − lr/(1−β₁ᵗ) · m/(√s/√(1−β₂ᵗ) + ε)
     rmsprop:  g ← g + λx;  s ← αs + (1−α)g²;  a ← √(s − ḡ²) (centered, ḡ ← lerp(ḡ, g, 1−α)) else √s;
@@ -61,9 +67,10 @@ from gdplay.engine.runner import (
     Setting,
 )
 from gdplay.optim.factory import accepted_options
-from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, signature, tape
+from gdplay.problems.symbolic import S, gradient, objective_tree, run_tape, separable_term, signature, tape
 
-CHUNK = 4  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
+CHUNK = 8  # steps per compiled call: enough to amortise the call, short enough to compile in seconds
+LONG_CHUNK = 16  # ... for a batch of at most 8,192 runs, whose 8 steps are too short to pay for the call
 
 # The cost model of `auto` (seconds), measured on a 2-core machine with torch 2.13 (docs/benchmarks.md):
 EAGER_STEP_S = 40e-6  # the eager engine's Python and dispatch per step, whatever the batch
@@ -95,16 +102,20 @@ def _sgd_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, 
         g = -g
     if on["uses_decay"]:
         g = g + h["weight_decay"] * x
-    if on["uses_momentum"]:
+    if on["uses_momentum"] and on.get("uses_dampening", True):
         v = torch.where(t == 0, g, h["momentum"] * st["v"] + h["keep"] * g)
+        st = {"v": v}
+        g = g + h["momentum"] * v if on["nesterov"] else v
+    elif on["uses_momentum"]:  # v₀ = 0, so the first step's μ·0 + g is g, as torch.optim's v ← g
+        v = h["momentum"] * st["v"] + g
         st = {"v": v}
         g = g + h["momentum"] * v if on["nesterov"] else v
     return x - h["lr"] * g, st
 
 
 def _manual_step(x: Any, g: Any, st: dict[str, Any], h: Mapping[str, Any], t: Any, on: Mapping[str, bool]) -> Any:
-    if on["uses_momentum"]:
-        v = torch.where(t == 0, g, h["momentum"] * st["v"] + g)
+    if on["uses_momentum"]:  # v₀ = 0: the first step's μ·0 + g is g
+        v = h["momentum"] * st["v"] + g
         return x - h["lr"] * v, {"v": v}
     return x - h["lr"] * g, st
 
@@ -209,8 +220,9 @@ class Plan:
     value: S
     grads: list[S]
     switches: dict[str, bool]
-    columns: dict[str, list[float]]  # option -> per-run value, in row order
+    columns: dict[str, torch.Tensor]  # option -> per-run values ([K], float64), in row order
     key: str  # what the compiled chunk depends on (trees, rule, switches, dtype, device)
+    wide: bool = False  # f = Σᵢ φ(xᵢ): value is φ, grads [φ'], stepped on the whole [K, d] point
 
 
 def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> tuple[Plan | None, str]:
@@ -232,10 +244,12 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
     if any(s.schedule is not None for s in settings):
         return None, "a learning-rate schedule is set"
     tree = objective_tree(spec.objective)
+    wide = False
+    if tree is None:
+        tree, wide = separable_term(spec.objective), True
     if tree is None:
         return None, f"no symbolic gradient for the {spec.objective.kind} objective"
     defaults = _defaults(settings[0])
-    rows = which.tolist()
     per_setting: list[dict[str, Any]] = []
     for s in settings:
         merged = {**defaults, **s.options}
@@ -252,21 +266,29 @@ def plan(spec: BatchSpec, settings: Sequence[Setting], which: torch.Tensor) -> t
         if len(values) > 1:
             return None, f"runs differ in {key}"
         switches[key] = values.pop()
-    columns = {key: [float(per_setting[r][key]) for r in rows] for key in rule.numeric}
-    switches["uses_momentum"] = any(v != 0 for v in columns.get("momentum", [0.0]))
-    switches["uses_decay"] = any(v != 0 for v in columns.get("weight_decay", [0.0]))
+    # per setting, then per run by indexing (a sweep has few settings and many runs)
+    index = which.to(device="cpu", dtype=torch.int64)
+    columns = {
+        key: torch.tensor([float(q[key]) for q in per_setting], dtype=torch.float64)[index] for key in rule.numeric
+    }
+    switches["uses_momentum"] = "momentum" in columns and bool((columns["momentum"] != 0).any())
+    switches["uses_dampening"] = "dampening" in columns and bool(
+        ((columns["dampening"] != 0) & (columns["momentum"] != 0)).any()
+    )
+    switches["uses_decay"] = "weight_decay" in columns and bool((columns["weight_decay"] != 0).any())
     switches["decoupled"] = name == "adamw" or switches.get("decoupled_weight_decay", False)
-    grads = gradient(tree, spec.objective.dim)
+    grads = gradient(tree, 1 if wide else spec.objective.dim)
     key = "|".join(
         [
             name,
+            "wide" if wide else "runs",
             signature([tree, *grads]),
             repr(sorted(switches.items())),
             str(spec.starts.dtype),
             spec.starts.device.type,
         ]
     )
-    return Plan(name, rule, tree, grads, switches, columns, key), ""
+    return Plan(name, rule, tree, grads, switches, columns, key, wide), ""
 
 
 def _defaults(setting: Setting) -> dict[str, Any]:
@@ -328,62 +350,129 @@ def _inductor(fn: Callable[..., Any]) -> Callable[..., Any]:
 COMPILER: Callable[[Callable[..., Any]], Callable[..., Any]] = _inductor
 
 
-def _make_chunk(p: Plan, dim: int, gmax: float, n: int, replay: bool = False) -> Callable[..., Any]:
-    """n steps of the batch as a plain torch function: evaluate, check, update, n times.
-
-    The fast form (compiled) keeps per run only whether it is still going and the step of its first
-    event; it returns the new points and state, (running, stop), and x, f, |∇f| of its last
-    evaluation. The replay form (plain torch, on the few runs that stopped in a chunk) runs the
-    same chunk again from its start and also returns x, f, |∇f| at each run's stop step `at`."""
-    code, outs = tape([p.value, *p.grads])
+def _layout(p: Plan, dim: int) -> tuple[tuple[str, ...], int]:
+    """(state slots per coordinate, rows of the stacked state): rows 0..dim−1 are x, then each
+    coordinate's slots, then one row that is 1 while the run is going and 0 once it stopped."""
     slots = p.rule.slots(p.switches)
+    return slots, dim * (1 + len(slots)) + 1
+
+
+def _unstack(p: Plan, dim: int, z: Any, hyper: Sequence[str], h: Any, h64: Any) -> tuple[Any, ...]:
+    slots, rows = _layout(p, dim)
+    xs = [z[d] for d in range(dim)]
+    state = [{k: z[dim + d * len(slots) + j] for j, k in enumerate(slots)} for d in range(dim)]
+    hp = {k: h[i] for i, k in enumerate(hyper)}
+    if "beta1" in hp:
+        hp["beta1_64"], hp["beta2_64"] = h64[0], h64[1]
+    return xs, state, hp, z[rows - 1] > 0
+
+
+def _fast_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str], with_tol: bool) -> Callable[..., Any]:
+    """n steps of the batch as one function of element-wise operations (what Inductor compiles).
+
+    chunk(a, b, h, h64, t0, limits) reads the stacked state a ([rows, K]: x, the optimizer's slots,
+    running) and returns (the state n steps later, how many running runs met an event in these n
+    steps); a is left as it was, for a replay. With b given (the uncompiled tail) the new state is
+    written into b; the compiled form gets None and returns one new buffer (writing into b there
+    made Inductor stage the rows in a buffer of its own and copy it, a second pass). Per step the
+    test is the eager checker's, rewritten to cost two maxima per step and three compares per chunk:
+
+        ok ⇔ maxₜ |fₜ| ≤ blowup ∧ maxₜ Σⱼ gⱼ² ≤ max    (Σg² ≤ max ⇔ |∇f| = √Σg² finite; maximum
+             ∧ √(minₜ Σⱼ gⱼ²) ≥ tol                    propagates NaN, and NaN compares False;
+                                                        the tol term only when a tol is set)
+
+    and the point's finiteness once, at the chunk's end (a point that is not finite stays so
+    under every update rule: x − lr·d with x = ±inf or NaN is not finite). Which step and why is
+    left to the replay (`_replay_chunk`) of the few runs that met one."""
+    code, outs = tape([p.value, *p.grads])
     step_rule = p.rule.step
     on = dict(p.switches)
+    slots, _ = _layout(p, dim)
 
-    def chunk(xs, state, h, t0, tol, blowup, running, stop, at=None):  # type: ignore[no-untyped-def]
-        xs = list(xs)
-        state = [dict(zip(slots, s, strict=True)) for s in state]
-        f = gn = xs[0]
-        last = xs
-        kept: list[Any] = []
+    def chunk(a, b, h, h64, t0, limits):  # type: ignore[no-untyped-def]
+        xs, state, hp, running = _unstack(p, dim, a, hyper, h, h64)
+        tol, blowup = limits[0], limits[1]
+        fmax = gmax_seen = gmin_seen = None
         for i in range(n):
             t = t0 + i
             f, *gs = run_tape(code, outs, xs)
-            gn = gs[0] * gs[0]
+            gsq = gs[0] * gs[0]
             for g in gs[1:]:
-                gn = gn + g * g
-            gn = gn.sqrt()
-            finite_x = torch.isfinite(xs[0])
-            for x in xs[1:]:
-                finite_x = finite_x & torch.isfinite(x)
+                gsq = gsq + g * g
             fa = f.abs()
-            new = running & ~((fa <= blowup) & (gn <= gmax) & (gn >= tol) & finite_x)
-            stop = torch.where(new, t, stop)
-            running = running & ~new
-            if replay:
-                here = at == t
-                if not kept:
-                    kept = [*xs, f, gn]
-                kept = [torch.where(here, v, k) for v, k in zip([*xs, f, gn], kept, strict=True)]
-            last = list(xs)
+            fmax = fa if fmax is None else torch.maximum(fmax, fa)  # NaN-propagating
+            gmax_seen = gsq if gmax_seen is None else torch.maximum(gmax_seen, gsq)
+            if with_tol:
+                gmin_seen = gsq if gmin_seen is None else torch.minimum(gmin_seen, gsq)
             for d in range(dim):
-                xs[d], state[d] = step_rule(xs[d], gs[d], state[d], h, t, on)
-        flat = [tuple(s[k] for k in slots) for s in state]
-        if replay:
-            return kept
-        return xs, flat, running, stop, (last, f, gn)
+                xs[d], state[d] = step_rule(xs[d], gs[d], state[d], hp, t, on)
+        nan_if_not_finite = xs[0] * 0.0
+        for x in xs[1:]:
+            nan_if_not_finite = nan_if_not_finite + x * 0.0
+        ok = running & (fmax <= blowup) & (gmax_seen <= gmax) & (nan_if_not_finite == 0.0)
+        if with_tol:  # √ is monotone and correctly rounded: min √(Σg²) = √(min Σg²)
+            ok = ok & (gmin_seen.sqrt() >= tol)
+        rows = [*xs, *(s[k] for s in state for k in slots), ok.to(xs[0].dtype)]
+        if b is None:
+            return torch.stack(rows), (running & ~ok).sum()
+        b.copy_(torch.stack(rows))
+        return b, (running & ~ok).sum()
 
     return chunk
 
 
-def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int) -> tuple[Callable[..., Any], bool]:
+def _evaluate(p: Plan, dim: int, code: Any, outs: Any, xs: Sequence[Any], gmax: float, tol: Any, blowup: Any):
+    """f, |∇f| and the eager checker's test (ok) at the points xs."""
+    f, *gs = run_tape(code, outs, list(xs))
+    gn = gs[0] * gs[0]
+    for g in gs[1:]:
+        gn = gn + g * g
+    gn = gn.sqrt()
+    finite_x = torch.isfinite(xs[0])
+    for x in xs[1:]:
+        finite_x = finite_x & torch.isfinite(x)
+    ok = (f.abs() <= blowup) & (gn <= gmax) & (gn >= tol) & finite_x
+    return f, gs, gn, ok
+
+
+def _replay_chunk(p: Plan, dim: int, gmax: float, n: int, hyper: Sequence[str]) -> Callable[..., Any]:
+    """The same n steps in plain torch on the few runs that met an event, from the chunk's start,
+    with the eager checker's test at each step: (found, stop, [x₀.., f, |∇f|] at the stop step)."""
+    code, outs = tape([p.value, *p.grads])
+    step_rule = p.rule.step
+    on = dict(p.switches)
+
+    def replay(a, h, h64, t0, tol, blowup):  # type: ignore[no-untyped-def]
+        xs, state, hp, running = _unstack(p, dim, a, hyper, h, h64)
+        stop = torch.zeros_like(running, dtype=torch.int64)
+        kept = [torch.full_like(xs[0], float("nan")) for _ in range(dim + 2)]
+        for i in range(n + 1):  # n steps, and the point they end at (a point gone non-finite there)
+            t = t0 + i
+            f, gs, gn, ok = _evaluate(p, dim, code, outs, xs, gmax, tol, blowup)
+            new = running & ~ok
+            if i == n:
+                new = new & ~torch.isfinite(sum(x * 0.0 for x in xs))  # only the end test of the chunk
+            stop = torch.where(new, t, stop)
+            kept = [torch.where(new, v, k) for v, k in zip([*xs, f, gn], kept, strict=True)]
+            running = running & ~new
+            if i < n:
+                for d in range(dim):
+                    xs[d], state[d] = step_rule(xs[d], gs[d], state[d], hp, t, on)
+        return ~running, stop, kept
+
+    return replay
+
+
+def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int, hyper: Sequence[str], with_tol: bool
+                   ) -> tuple[Callable[..., Any], bool]:  # fmt: skip
     """(the compiled chunk of the plan, whether it is new): compiled once per process for one run
     and once for any number of runs ≥ 2 (the batch size a symbol), cached on disk by Inductor."""
-    key = f"{p.key}|threads={torch.get_num_threads()}|{'one' if batch == 1 else 'many'}"
+    n = chunk_steps(batch)
+    key = f"{p.key}|n={n}|tol={with_tol}|threads={torch.get_num_threads()}|{'one' if batch == 1 else 'many'}"
     found = _CHUNKS.get(key)
     if found is not None:
         return found, False
-    fn = _make_chunk(p, dim, torch.finfo(dtype).max, CHUNK)
+    fn = _fast_chunk(p, dim, torch.finfo(dtype).max, n, hyper, with_tol)
     # dynamic=None, not True: True would also make the tape's numbers symbols (guards on each);
     # the batch size is marked dynamic on the inputs instead (see run_compiled).
     found = _CHUNKS[key] = COMPILER(fn)
@@ -391,58 +480,189 @@ def compiled_chunk(p: Plan, dim: int, dtype: torch.dtype, batch: int) -> tuple[C
     return found, True
 
 
-def _mark_batch_dynamic(batch: int, *trees: Any) -> None:
-    for tree in trees:
-        if isinstance(tree, torch.Tensor):
-            if tree.dim() == 1 and tree.shape[0] == batch:
-                torch._dynamo.mark_dynamic(tree, 0)
-        elif isinstance(tree, list | tuple):
-            _mark_batch_dynamic(batch, *tree)
-        elif isinstance(tree, dict):
-            _mark_batch_dynamic(batch, *tree.values())
+def chunk_steps(batch: int) -> int:
+    """Steps per compiled call: CHUNK, or LONG_CHUNK for a small batch whose call would be too short
+    to pay the call's own cost (Dynamo's guards and the wrapper, some 10–30 µs)."""
+    return LONG_CHUNK if 1 < batch <= 8192 else CHUNK
 
 
 # ---- running --------------------------------------------------------------------------------
 
 
-def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
-    """Run the batch on the compiled chunk: the BatchTrace the eager engine would give (no history)."""
+def _hyper(p: Plan, spec: BatchSpec, dtype: torch.dtype, device: torch.device, batch: int
+            ) -> tuple[tuple[str, ...], torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(names, h, h64): the per-run numbers of the update stacked into one [names, K] tensor (and
+    the betas in float64 for Adam's bias corrections, else a placeholder row)."""
+    hyper = ("lr", *p.columns, *(("keep",) if "dampening" in p.columns else ()))
+    cols: dict[str, torch.Tensor] = {"lr": spec.lrs.to(device=device, dtype=dtype)}
+    for key, values in p.columns.items():
+        cols[key] = values.to(device=device, dtype=dtype)
+    if "dampening" in cols:  # torch.optim.SGD ignores dampening where momentum is 0
+        cols["keep"] = torch.where(cols["momentum"] == 0, torch.ones_like(cols["momentum"]), 1 - cols["dampening"])
+    h = torch.stack([cols[k] for k in hyper]).contiguous()
+    if "beta1" in cols:
+        h64 = torch.stack([p.columns["beta1"], p.columns["beta2"]]).to(device=device, dtype=torch.float64)
+    else:
+        h64 = torch.zeros((1, batch), dtype=torch.float64, device=device)
+    return hyper, h, h64
+
+
+def _wide_step(p: Plan, hyper: Sequence[str], names: Sequence[str]) -> Callable[..., Any]:
+    """One step of a separable objective f(x) = Σᵢ φ(xᵢ) on the whole [K, d] point, in place:
+
+        f ← Σᵢ φ(xᵢ),  Σg² ← Σᵢ φ'(xᵢ)²,  0·Σx (NaN where a coordinate is not finite)    (at x_t)
+        x_{t+1} → xb,  slots updated where they lie                                       (the rule)
+
+    One pass over memory: x_t and the slots read once, x_{t+1} and the slots written once (a step
+    of momentum SGD moves two copies' worth of bytes, the floor). x_t stays in xa, so a run that
+    stopped at step t is read there; the host swaps xa and xb."""
+    code, outs = tape([p.value, *p.grads])
+    step_rule = p.rule.step
+    on = dict(p.switches)
+
+    def step(xa, xb, slots, h, h64, t):  # type: ignore[no-untyped-def]
+        hp = {k: h[i].unsqueeze(-1) for i, k in enumerate(hyper)}
+        if "beta1" in hp:
+            hp["beta1_64"], hp["beta2_64"] = h64[0].unsqueeze(-1), h64[1].unsqueeze(-1)
+        phi, g = run_tape(code, outs, [xa])
+        f = phi.sum(-1)
+        gsq = (g * g).sum(-1)
+        nan_if_not_finite = (xa * 0.0).sum(-1)
+        new, st = step_rule(xa, g, dict(zip(names, slots, strict=True)), hp, t, on)
+        xb.copy_(new)
+        for k, slot in zip(names, slots, strict=True):
+            slot.copy_(st[k])
+        return f, gsq, nan_if_not_finite
+
+    return step
+
+
+def run_wide(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
+    """Run a batch of a separable objective (any d) one fused in-place step per call."""
     batch, dim = spec.starts.shape
     device, dtype = spec.starts.device, spec.starts.dtype
     first_compile = p.key not in _CHUNKS
-    fn, fresh = compiled_chunk(p, dim, dtype, batch)
+    hyper, h, h64 = _hyper(p, spec, dtype, device, batch)
+    names = p.rule.slots(p.switches)
+    key = f"{p.key}|threads={torch.get_num_threads()}"
+    fn = _CHUNKS.get(key)
+    fresh = fn is None
+    if fn is None:
+        fn = _CHUNKS[key] = _CHUNKS[p.key] = COMPILER(_wide_step(p, hyper, names))
+    xa = spec.starts.detach().clone().contiguous()
+    xb = torch.empty_like(xa)
+    if p.name == "adagrad":
+        init = h[hyper.index("initial_accumulator_value")].unsqueeze(-1)
+        slots = tuple((torch.zeros_like(xa) + init).contiguous() for _ in names)
+    else:
+        slots = tuple(torch.zeros_like(xa) for _ in names)
+    if fresh:
+        for tensor in (xa, xb, *slots):
+            torch._dynamo.mark_dynamic(tensor, 1)  # d a symbol: one compile for every width
+    gmax = torch.finfo(dtype).max
+    tol = spec.tol if spec.tol is not None else 0.0
+    nan = float("nan")
+    stop = torch.full((batch,), spec.steps, dtype=torch.int64, device=device)
+    stopped = torch.zeros(batch, dtype=torch.bool, device=device)
+    fx = torch.full((batch, dim), nan, dtype=dtype, device=device)
+    ff = torch.full((batch,), nan, dtype=dtype, device=device)
+    fg = torch.full((batch,), nan, dtype=dtype, device=device)
 
-    def column(values: Sequence[float], as_dtype: torch.dtype = dtype) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.float64).to(device=device, dtype=as_dtype)
+    def verdict(f: torch.Tensor, gsq: torch.Tensor, nx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gn = gsq.sqrt()
+        return gn, (f.abs() <= spec.blowup) & (gn <= gmax) & (gn >= tol) & (nx == 0)
 
-    h: dict[str, torch.Tensor] = {"lr": spec.lrs.to(device=device, dtype=dtype).contiguous()}
-    for key, values in p.columns.items():
-        h[key] = column(values)
-    if "beta1" in h:
-        h["beta1_64"] = column(p.columns["beta1"], torch.float64)
-        h["beta2_64"] = column(p.columns["beta2"], torch.float64)
-    if "dampening" in h:  # torch.optim.SGD ignores dampening where momentum is 0
-        h["keep"] = torch.where(h["momentum"] == 0, torch.ones_like(h["momentum"]), 1 - h["dampening"])
-    xs = [spec.starts[:, d].detach().clone().contiguous() for d in range(dim)]
-    slots = p.rule.slots(p.switches)
-    state = []
-    for x in xs:
-        init = []
-        for _ in slots:
-            if p.name == "adagrad":
-                init.append(h["initial_accumulator_value"].clone())
-            else:
-                init.append(torch.zeros_like(x))
-        state.append(tuple(init))
+    done = 0
+    interrupted = False
+    began = time.perf_counter()
+    try:
+        while done < spec.steps:
+            t = torch.tensor([done], dtype=torch.int64, device=device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                f, gsq, nx = fn(xa, xb, slots, h, h64, t)
+            gn, ok = verdict(f, gsq, nx)
+            new = ~stopped & ~ok
+            if bool(new.any()):  # read these runs at x_t, which is still in xa
+                rows = torch.nonzero(new).squeeze(1)
+                fx[rows], ff[rows], fg[rows], stop[rows] = xa[rows], f[rows], gn[rows], done
+                stopped |= new
+                if bool(stopped.all()):
+                    break
+            xa, xb = xb, xa
+            done += 1
+            if progress is not None:
+                progress(done, spec.steps)
+    except KeyboardInterrupt:
+        interrupted = True
+    wall = time.perf_counter() - began
+    if first_compile and not interrupted:
+        _mark(p.key)
+    going = ~stopped
+    code, outs = tape([p.value, *p.grads])
+    phi, g = run_tape(code, outs, [xa])
+    gn, ok = verdict(phi.sum(-1), (g * g).sum(-1), (xa * 0.0).sum(-1))
+    rows = torch.nonzero(going).squeeze(1)
+    fx[rows], ff[rows], fg[rows], stop[rows] = xa[rows], phi.sum(-1)[rows], gn[rows], done
+    if progress is not None:
+        progress(spec.steps, spec.steps)
+    return _trace(spec, fx, ff, fg, stop, going & ok, interrupted, wall)
 
-    def zeros(kind: torch.dtype, fill: float = 0.0) -> torch.Tensor:
-        return torch.full((batch,), fill, dtype=kind, device=device)
+
+def _trace(spec: BatchSpec, fx: torch.Tensor, ff: torch.Tensor, fg: torch.Tensor, stop: torch.Tensor,
+           passed: torch.Tensor, interrupted: bool, wall: float) -> BatchTrace:  # fmt: skip
+    """The BatchTrace: why each stopped run stopped follows from what it was at its stop step (the
+    eager checker's order: f not finite, then the gradient, the point, |f| > blowup; none of them:
+    converged); a run still going that passed its last test is max_steps (or interrupted)."""
+    cause = torch.zeros(len(ff), dtype=torch.int64, device=ff.device)
+    cause = torch.where(ff.abs() > spec.blowup, 4, cause)
+    cause = torch.where(~torch.isfinite(fx).all(dim=1), 3, cause)
+    cause = torch.where(~torch.isfinite(fg), 2, cause)
+    cause = torch.where(~torch.isfinite(ff), 1, cause)
+    cause = torch.where(passed, 0, cause)
+    status = torch.where(cause > 0, DIVERGED, CONVERGED)
+    status = torch.where(passed, INTERRUPTED if interrupted else MAX_STEPS, status)
+    return BatchTrace(
+        status=status.cpu(),
+        cause=cause.cpu(),
+        stop=stop.cpu(),
+        final_x=fx.contiguous().cpu(),
+        final_f=ff.cpu(),
+        final_g=fg.cpu(),
+        wall_time_s=wall,
+        interrupted=interrupted,
+    )
+
+
+def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> BatchTrace:
+    """Run the batch on the compiled chunk: the BatchTrace the eager engine would give (no history)."""
+    if p.wide:
+        return run_wide(spec, p, progress)
+    batch, dim = spec.starts.shape
+    device, dtype = spec.starts.device, spec.starts.dtype
+    first_compile = p.key not in _CHUNKS
+    with_tol = spec.tol is not None and spec.tol > 0
+    hyper, h, h64 = _hyper(p, spec, dtype, device, batch)
+    fn, fresh = compiled_chunk(p, dim, dtype, batch, hyper, with_tol)
+    n = chunk_steps(batch)
+    slots, rows = _layout(p, dim)
+    a = torch.zeros((rows, batch), dtype=dtype, device=device)
+    a[:dim] = spec.starts.detach().t()
+    if p.name == "adagrad":
+        for d in range(dim):
+            for j in range(len(slots)):
+                a[dim + d * len(slots) + j] = h[hyper.index("initial_accumulator_value")]
+    a[rows - 1] = 1.0
+    b = torch.empty_like(a)
 
     nan = float("nan")
-    running = torch.ones(batch, dtype=torch.bool, device=device)
-    stop = zeros(torch.int64, spec.steps)
-    fx = [zeros(dtype, nan) for _ in range(dim)]
-    ff, fg = zeros(dtype, nan), zeros(dtype, nan)
+    stop = torch.full((batch,), spec.steps, dtype=torch.int64, device=device)
+    stopped = torch.zeros(batch, dtype=torch.bool, device=device)
+    fx = torch.full((dim, batch), nan, dtype=dtype, device=device)
+    ff, fg = (
+        torch.full((batch,), nan, dtype=dtype, device=device),
+        torch.full((batch,), nan, dtype=dtype, device=device),
+    )
 
     def scalar(v: float, kind: torch.dtype = dtype) -> torch.Tensor:
         # shape [1], not 0-d: torch.compile would read a 0-d tensor as a number (a guard, a restart)
@@ -450,91 +670,63 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
 
     tol_t = scalar(spec.tol if spec.tol is not None else 0.0)
     blowup_t = scalar(spec.blowup)
+    limits = torch.cat([tol_t, blowup_t])
     gmax = torch.finfo(dtype).max
-    evaluations = spec.steps + 1  # steps 0..steps are evaluated, the last one without an update after it
-    whole = evaluations // CHUNK
-    done = 0  # steps evaluated
-    left = batch  # runs still going
-    tail: Any = None
+    done = 0  # updates made (the point is at step `done`)
+    left = batch
     interrupted = False
     if fresh and batch > 1:
-        _mark_batch_dynamic(batch, xs, state, h, running, stop)
+        for t in (a, h, h64):
+            torch._dynamo.mark_dynamic(t, 1)
     began = time.perf_counter()
     try:
-        while done < evaluations:
-            n = CHUNK if done < whole * CHUNK else evaluations - done
+        while done < spec.steps and left:
+            k = min(n, spec.steps - done)
             # The last few steps (fewer than a chunk) run the same function uncompiled.
-            call = fn if n == CHUNK else _make_chunk(p, dim, gmax, n)
+            call = fn if k == n else _fast_chunk(p, dim, gmax, k, hyper, with_tol)
             t0 = scalar(done, torch.int64)
-            before = (xs, state, running)
             if fresh and done == 0:  # the call that compiles: torch's own deprecations are not the user's
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
+                    b, hits_t = call(a, None if call is fn else b, h, h64, t0, limits)
             else:
-                xs, state, running, stop, tail = call(xs, state, h, t0, tol_t, blowup_t, running, stop)
-            done += n
-            now = int(running.sum())
-            if now < left:  # some runs stopped in this chunk: replay it for them to read their state there
-                rows = torch.nonzero(before[2] & ~running).squeeze(1)
-                replay = _make_chunk(p, dim, gmax, n, replay=True)
-                kept = replay(
-                    [x[rows] for x in before[0]],
-                    [tuple(v[rows] for v in s) for s in before[1]],
-                    {k: v[rows] for k, v in h.items()},
-                    t0,
-                    tol_t,
-                    blowup_t,
-                    torch.ones(len(rows), dtype=torch.bool, device=device),
-                    stop[rows],
-                    at=stop[rows],
+                b, hits_t = call(a, None if call is fn else b, h, h64, t0, limits)
+            hits = int(hits_t)
+            if hits:  # some runs met an event in this chunk: replay it for them to find where and why
+                idx = torch.nonzero((a[rows - 1] > 0) & ~(b[rows - 1] > 0)).squeeze(1)
+                found, at, kept = _replay_chunk(p, dim, gmax, k, hyper)(
+                    a[:, idx], h[:, idx], h64[:, idx], t0, tol_t, blowup_t
                 )
+                rows_found = idx[found]
+                stop[rows_found] = at[found]
+                stopped[rows_found] = True
                 for d in range(dim):
-                    fx[d][rows] = kept[d]
-                ff[rows], fg[rows] = kept[dim], kept[dim + 1]
-                left = now
-            if not now:
-                break
+                    fx[d, rows_found] = kept[d][found]
+                ff[rows_found], fg[rows_found] = kept[dim][found], kept[dim + 1][found]
+                b[rows - 1, idx[~found]] = 1.0  # no event after all (the chunk's test is the cheaper one)
+                left = batch - int(stopped.sum())
+            a, b = b, a
+            done += k
             if progress is not None:
-                progress(done - 1, spec.steps)
+                progress(done, spec.steps)
     except KeyboardInterrupt:
         interrupted = True
     wall = time.perf_counter() - began
     if first_compile and not interrupted:
         _mark(p.key)
-    # Why each stopped run stopped follows from what it was at its stop step (the eager checker's
-    # order: f not finite, then the gradient, the point, |f| > blowup; none of them: converged).
-    fxs = torch.stack(fx, dim=1)
-    cause = torch.zeros(batch, dtype=torch.int64, device=device)
-    cause = torch.where(ff.abs() > spec.blowup, 4, cause)
-    cause = torch.where(~torch.isfinite(fxs).all(dim=1), 3, cause)
-    cause = torch.where(~torch.isfinite(fg), 2, cause)
-    cause = torch.where(~torch.isfinite(ff), 1, cause)
-    cause = torch.where(running, 0, cause)
-    status = torch.where(cause > 0, DIVERGED, CONVERGED)
-    if tail is not None:
-        lx, lf, lg = tail
-        end = MAX_STEPS if done == evaluations and not interrupted else INTERRUPTED
-        stop = torch.where(running, done - 1, stop)
-        status = torch.where(running, end, status)
-        fx = [torch.where(running, a, b) for a, b in zip(lx, fx, strict=True)]
-        ff = torch.where(running, lf, ff)
-        fg = torch.where(running, lg, fg)
-    else:  # interrupted before the first chunk ended
-        stop = torch.zeros_like(stop)
-        status = torch.full_like(status, INTERRUPTED)
+    # The runs still going are read at the point they reached (step `done`): checked there as the
+    # eager engine checks its last step; what passes is max_steps (or interrupted).
+    going = ~stopped
+    xs = [a[d] for d in range(dim)]
+    code, outs = tape([p.value, *p.grads])
+    f, _, gn, ok = _evaluate(p, dim, code, outs, xs, gmax, tol_t, blowup_t)
+    for d in range(dim):
+        fx[d] = torch.where(going, xs[d], fx[d])
+    ff, fg = torch.where(going, f, ff), torch.where(going, gn, fg)
+    stop = torch.where(going, done, stop)
     if progress is not None:
         progress(spec.steps, spec.steps)
-    return BatchTrace(
-        status=status.cpu(),
-        cause=cause.cpu(),
-        stop=stop.cpu(),
-        final_x=torch.stack(fx, dim=1).cpu(),
-        final_f=ff.cpu(),
-        final_g=fg.cpu(),
-        wall_time_s=wall,
-        interrupted=interrupted,
-    )
+    return _trace(spec, fx.t(), ff, fg, stop, going & ok, interrupted, wall)
 
 
 def _mark(key: str) -> None:
@@ -564,5 +756,5 @@ def try_compiled(
             return None, None
         return None, f"engine compiled: ran eager instead (compiling failed: {type(exc).__name__})"
     trace.lrs = spec.lrs.to(torch.float64).cpu()
-    trace.notes = [f"compiled engine: symbolic gradient, fused chunks of {CHUNK} steps"]
+    trace.notes = [f"compiled engine: symbolic gradient, fused chunks of {chunk_steps(batch)} steps"]
     return trace, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gdplay.config.memory import check_fits, run_bytes
+from gdplay.config.memory import RunMemory, check_fits, run_memory
 from gdplay.config.model import LoadedRun, RunConfig
 from gdplay.errors import ConfigError, DeviceUnavailableError, FormulaError
 from gdplay.optim.factory import check_options, lookup, probe
@@ -36,8 +36,11 @@ class Problem:
     minibatch: Any = None  # engine.noise.Minibatch when batch_size < the data set's size
 
 
-def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = True) -> Problem:
-    """`record`: whether the run will keep its history (the memory it needs depends on it)."""
+def build_problem(
+    run: LoadedRun, allow_python: bool = False, record: bool = True, document: int | None = None
+) -> Problem:
+    """`record`: whether the run will keep its history; `document`: whether (and every how many
+    steps) its JSON document will be built from it. The memory it needs depends on both."""
     cfg = run.config
     objective = build_objective(run, allow_python)
     try:
@@ -54,12 +57,8 @@ def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = Tru
     except ConfigError as exc:
         raise exc.at(run.locate("optimizer", getattr(exc, "option", "name"))) from None
     device = resolve_device(cfg.device, run)
-    kept = "its history keeps every step" if record else "without its history"
-    check_fits(
-        run_bytes(objective.dim, cfg.steps, cfg.dtype, history=record),
-        f"a run of {cfg.steps} steps in dimension {objective.dim} ({kept})",
-        run.locate("steps"),
-    )
+    memory = run_memory(objective.dim, cfg.steps, cfg.dtype, history=record, document=document)
+    check_fits(memory.peak, memory_what(cfg.steps, objective.dim, memory), run.locate("steps"))
     minibatch = _minibatch(run, objective, info)
     return Problem(
         name=cfg.name,
@@ -74,6 +73,14 @@ def build_problem(run: LoadedRun, allow_python: bool = False, record: bool = Tru
         stream=run.index or 0,
         minibatch=minibatch,
     )
+
+
+def memory_what(steps: int, dim: int, memory: RunMemory) -> str:
+    """What a run's memory is for, as a refusal names it."""
+    kept = "its history keeps every step" if memory.held else "without its history"
+    if memory.document:
+        kept += ", and its --json document holds the history again"
+    return f"a run of {steps} steps in dimension {dim} ({kept})"
 
 
 def _minibatch(run: LoadedRun, objective: Objective, info: OptimizerInfo) -> Any:

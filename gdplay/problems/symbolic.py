@@ -195,6 +195,21 @@ BUILTIN_TREES: dict[str, Callable[[int, Mapping[str, Any]], S]] = {
 }
 
 
+# name -> the term φ of a built-in that is a sum over its coordinates, f(x) = Σᵢ φ(xᵢ), as a tree in
+# coordinate 0: any dimension, evaluated element-wise on the whole [K, d] point (the wide path).
+SEPARABLE_TERMS: dict[str, Callable[[Mapping[str, Any]], S]] = {
+    "sphere": lambda p: S("*", (coord(0), coord(0))),
+}
+
+
+def separable_term(objective: Any) -> S | None:
+    """φ when the objective is f(x) = Σᵢ φ(xᵢ) (then ∂f/∂xᵢ = φ'(xᵢ), one formula for every i), else None."""
+    if objective.kind != "builtin":
+        return None
+    build = SEPARABLE_TERMS.get(objective.facts.get("builtin", ""))
+    return None if build is None else build(objective.facts["params"])
+
+
 def objective_tree(objective: Any) -> S | None:
     """The scalar tree of an objective, or None when gdplay has no tree for it (Python objectives,
     built-ins not in BUILTIN_TREES, more than MAX_COORDINATES coordinates)."""

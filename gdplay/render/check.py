@@ -18,6 +18,7 @@ from rich.text import Text
 
 from gdplay.ci.baseline import Change, Skip
 from gdplay.ci.suite import ERROR, FAILED, INTERRUPTED, PASSED, SKIPPED, Case, tally
+from gdplay.ci.unused import Unused
 from gdplay.results.expect import Check, Outcome, number, short
 
 OUTCOME_STYLE = {PASSED: "green", FAILED: "bold red", ERROR: "bold magenta", SKIPPED: "dim", INTERRUPTED: "yellow"}
@@ -142,7 +143,7 @@ def _value(value: object) -> str:
     return yaml_text(value) if isinstance(value, dict) else number(value)
 
 
-def summary_line(cases: Sequence[Case], seconds: float) -> Text:
+def summary_line(cases: Sequence[Case], seconds: float, unused: int = 0) -> Text:
     counts = tally(cases)
     parts = []
     for key, word in [(PASSED, "passed"), (FAILED, "failed"), (ERROR, "error"), (SKIPPED, "skipped")]:
@@ -150,9 +151,18 @@ def summary_line(cases: Sequence[Case], seconds: float) -> Text:
         if n or key in (PASSED, FAILED):
             label = f"{n} {word}" + ("s" if key == ERROR and n != 1 else "")
             parts.append(Text(label, style=OUTCOME_STYLE[key] if n else ""))
+    if unused:
+        parts.append(Text(f"{unused} unused", style="yellow"))
     if counts[INTERRUPTED]:
         parts.append(Text("interrupted", style="yellow"))
     return Text(", ").join(parts) + Text(f" in {seconds:.2f} s")
+
+
+def unused_lines(unused: Sequence[Unused], failing: bool = False) -> list[Text]:
+    """Expectations that guard nothing (gdplay.ci.unused), one sentence each: 'unused:' in yellow,
+    or in red when --fail-unused makes them fail the check."""
+    style = "bold red" if failing else "yellow"
+    return [Text.assemble(("unused: ", style), u.describe()) for u in unused]
 
 
 # ---- CI: near misses, the slowest runs, GitHub annotations and step summary ----------------
@@ -187,12 +197,20 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_annotations(cases: Sequence[Case], warn_above: float | None = None) -> list[str]:
+def github_annotations(
+    cases: Sequence[Case], warn_above: float | None = None, unused: Sequence[Unused] = (), fail_unused: bool = False
+) -> list[str]:
     """`check --format github`: an `::error` workflow command per missed check, at the line of the
     expect: key that missed (GitHub shows it on the pull request's diff), one per broken config at
-    the line its error names, and with --warn-above a `::warning` per near miss. No token or
-    third-party action is needed: the runner reads these lines from the log."""
+    the line its error names, with --warn-above a `::warning` per near miss, and a `::warning` per
+    unused expectation at its key's line (`::error` with --fail-unused, which fails on them). No
+    token or third-party action is needed: the runner reads these lines from the log."""
     lines = []
+    for u in unused:
+        level = "error" if fail_unused else "warning"
+        where = f"file={_escape_property(u.file)}" + (f",line={u.line}" if u.line else "")
+        title = _escape_property(f"gdplay check: unused {u.key or 'file'}")
+        lines.append(f"::{level} {where},title={title}::{_escape_data(u.message)}")
     for case in cases:
         file = _escape_property(case.config)
         if case.outcome == FAILED and case.outcome_checks is not None:
@@ -223,9 +241,12 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_summary(cases: Sequence[Case], seconds: float, warn_above: float | None = None) -> str:
+def markdown_summary(
+    cases: Sequence[Case], seconds: float, warn_above: float | None = None, unused: Sequence[Unused] = ()
+) -> str:
     """The `$GITHUB_STEP_SUMMARY` page: the tally, then a row per run with its result and the
-    largest fraction of a tolerance any of its checks used (so drift shows before a failure)."""
+    largest fraction of a tolerance any of its checks used (so drift shows before a failure), then
+    the unused expectations."""
     counts = tally(cases)
     head = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k in (PASSED, FAILED))
     rows = ["| config | run | result | checks | most of a tolerance used |", "|---|---|---|---|---:|"]
@@ -242,4 +263,7 @@ def markdown_summary(cases: Sequence[Case], seconds: float, warn_above: float | 
                     worst += " ⚠"
         label = OUTCOME_LABEL[case.outcome]
         rows.append(f"| {_md(case.config)} | {_md(case.run or '—')} | {label} | {checks} | {worst} |")
-    return f"### gdplay check\n\n{head} in {seconds:.2f} s\n\n" + "\n".join(rows) + "\n\n"
+    if unused:
+        head += f", {len(unused)} unused"
+    tail = "".join(f"- unused: {_md(u.describe())}\n" for u in unused) + ("\n" if unused else "")
+    return f"### gdplay check\n\n{head} in {seconds:.2f} s\n\n" + "\n".join(rows) + "\n\n" + tail

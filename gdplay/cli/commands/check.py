@@ -67,6 +67,11 @@ def check(
     only_runs: list[str] | None = typer.Option(
         None, "--run", metavar="NAME", help="With --update: update only the runs named NAME (repeatable)."
     ),
+    fail_unused: bool = typer.Option(
+        False,
+        "--fail-unused",
+        help="Exit 1 when an expectation guards nothing (a config without expect:, a top-level key no run inherits).",
+    ),
     engine: str | None = ENGINE,
 ) -> None:
     """Run every config under PATHS that has an expect: block and check its results.
@@ -74,8 +79,12 @@ def check(
     Runs without an expect: block are skipped (and listed). A broken config is reported as an
     error for its file and the other configs are still checked.
 
-    Exit codes: 0 every expectation met, 1 an expectation was missed, 3 a config is broken
-    (and no expectation was missed), 2 usage error (also: nothing to check), 130 interrupted.
+    Expectations that guard nothing (a config none of whose runs has an expect: block, a key of a
+    top-level expect: that no run inherits) are listed as unused; --fail-unused makes them fail.
+
+    Exit codes: 0 every expectation met, 1 an expectation was missed (or, with --fail-unused, one
+    is unused), 3 a config is broken (and no expectation was missed), 2 usage error (also:
+    nothing to check), 130 interrupted.
     """
     from gdplay.api import check as check_configs
     from gdplay.ci.suite import ERROR, FAILED, SKIPPED, discover
@@ -156,13 +165,13 @@ def check(
 
         try:
             with open(summary_file, "a", encoding="utf-8") as handle:  # appended: each step adds its own
-                handle.write(markdown_summary(cases, seconds, warn_above))
+                handle.write(markdown_summary(cases, seconds, warn_above, report.unused))
         except OSError as exc:
             err().print(f"warning: $GITHUB_STEP_SUMMARY {summary_file}: cannot write: {exc.strerror or exc}")
     if output_format == "github":
         from gdplay.render.check import github_annotations
 
-        for line in github_annotations(cases, warn_above):
+        for line in github_annotations(cases, warn_above, report.unused, fail_unused):
             out().print(Text(line), soft_wrap=True, highlight=False)
     if json_out:
         emit_json(report.to_dict(changes, skips))
@@ -170,10 +179,10 @@ def check(
         if diff:
             for patch in diffs:
                 out().print(Text(patch, end=""), soft_wrap=True, highlight=False)
-        _show(cases, changes, skips, seconds, update, warn_above, durations, report, dry=diff)
+        _show(cases, changes, skips, seconds, update, warn_above, durations, report, dry=diff, fail_unused=fail_unused)
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    if any(c.outcome == FAILED for c in cases):
+    if any(c.outcome == FAILED for c in cases) or (fail_unused and report.unused):
         raise typer.Exit(EXIT_EXPECTATION)
     if any(c.outcome == ERROR for c in cases):
         raise typer.Exit(EXIT_CONFIG)
@@ -229,8 +238,18 @@ def _show(
     durations: int | None = None,
     report: Any = None,
     dry: bool = False,
+    fail_unused: bool = False,
 ) -> None:
-    from gdplay.render.check import changes, misses, near_misses, problems, slowest, suite_table, summary_line
+    from gdplay.render.check import (
+        changes,
+        misses,
+        near_misses,
+        problems,
+        slowest,
+        suite_table,
+        summary_line,
+        unused_lines,
+    )
 
     console = out()
     console.print(suite_table(cases))
@@ -247,6 +266,8 @@ def _show(
     if report is not None:
         for path in report.not_configs:
             console.print(Text.assemble(("not checked: ", "dim"), f"{path}: not a gdplay config"), soft_wrap=True)
+        for unused in unused_lines(report.unused, fail_unused):
+            console.print(unused, soft_wrap=True)
     if update:
         if made or left:
             if dry:
@@ -259,7 +280,7 @@ def _show(
         console.print(f"slowest {durations or 'all'} run(s):")
         for line in slowest(cases, durations):
             console.print(line, soft_wrap=True, highlight=False)
-    console.print(summary_line(cases, seconds))
+    console.print(summary_line(cases, seconds, len(report.unused) if report is not None else 0))
     if report is not None and report.stopped_early:
         err().print("stopped: --maxfail reached; the configs after it were not checked", style="yellow")
     if any(c.outcome == "interrupted" for c in cases):

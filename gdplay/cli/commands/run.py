@@ -68,6 +68,7 @@ def run(
         run=run_name,
         on_result=show,
         progress_for=progress_for,
+        for_json=(every or True) if json_out or json_file is not None else False,  # counted before any run
     )
     results = list(runs)
     if csv_file is not None:
