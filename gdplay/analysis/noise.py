@@ -359,7 +359,7 @@ def _floor_verdict(
 
 @dataclass(frozen=True)
 class LossBand:
-    """f − f* (or f when f* is unknown) per step over seeded copies of a run: quantiles per step."""
+    """|f − f*| (or f when f* is unknown) per step over seeded copies of a run: quantiles per step."""
 
     name: str
     steps: list[int]
@@ -370,9 +370,37 @@ class LossBand:
     label: str
 
 
-def loss_band(problem: Any, runs: int = 64) -> LossBand:
-    """Run `runs` seeded copies of the problem (seeds seed … seed + runs − 1) batched at once, with
-    history, and reduce their f − f* per step to the 10%, 50% and 90% quantiles (NumPy's)."""
+BAND_QUANTILES = (0.1, 0.5, 0.9)
+
+
+def quantile_band(name: str, values: Any, f_star: float | None, runs: int | None = None) -> LossBand:
+    """The band of the per-step values f [T, R] of R runs (NaN where a run has no value: past its
+    stop, or not finite): per step the 10%, 50% and 90% quantiles (NumPy's, linear interpolation)
+    of |f − f*| over the runs that have a value there, of f itself when f* is None. Trailing steps
+    with no value at all are dropped."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    gap = np.abs(values - f_star) if f_star is not None else values.copy()
+    gap[~np.isfinite(gap)] = np.nan
+    present = ~np.isnan(gap).all(axis=1)
+    last = int(np.nonzero(present)[0][-1]) + 1 if present.any() else 0
+    gap = gap[:last]
+    q = np.full((3, last), np.nan)
+    if last:
+        with np.errstate(all="ignore"):
+            rows = present[:last]
+            q[:, rows] = np.nanquantile(gap[rows], BAND_QUANTILES, axis=1)
+    label = "|f − f*|" if f_star is not None else "f"
+    return LossBand(
+        name, list(range(last)), q[0].tolist(), q[1].tolist(), q[2].tolist(), runs or values.shape[1], label
+    )
+
+
+def loss_band(problem: Any, runs: int = 64, f_star: float | None = None) -> LossBand:
+    """Run `runs` seeded copies of the problem (seeds seed … seed + runs − 1, each the run with
+    that `seed:`) batched at once, with history, and reduce their |f − f*| per step to the 10%,
+    50% and 90% quantiles (`quantile_band`). f*: the objective's own unless given."""
     import numpy as np
     import torch
 
@@ -396,10 +424,7 @@ def loss_band(problem: Any, runs: int = 64) -> LossBand:
             noise=noise_spec(problem, torch.arange(runs), torch.full((runs,), sigma, dtype=torch.float64)),
         )
         trace = run_batch(spec)
-    values = trace.history_f.to(torch.float64).numpy()  # type: ignore[union-attr]  # [T, runs]
-    f_min = problem.objective.f_min
-    gap = values - f_min if f_min is not None else values
-    q = np.nanquantile(gap, [0.1, 0.5, 0.9], axis=1)
-    label = "f − f*" if f_min is not None else "f"
-    steps = list(range(values.shape[0]))
-    return LossBand(cfg.name, steps, q[0].tolist(), q[1].tolist(), q[2].tolist(), runs, label)
+    values = trace.history_f.to(torch.float64).cpu().numpy()  # type: ignore[union-attr]  # [T, runs]
+    past = np.arange(values.shape[0])[:, None] > trace.stop.cpu().numpy()[None, :]
+    values = np.where(past, np.nan, values)  # past a run's stop its row holds no value of its own
+    return quantile_band(cfg.name, values, f_star if f_star is not None else problem.objective.f_min, runs)

@@ -1089,3 +1089,47 @@ def _bounds(
     lo = torch.full((n_cols,), math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amin")
     hi = torch.full((n_cols,), -math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amax")
     return [float(a) if a == b and a >= 0 else None for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+
+
+# ---- seeds: the band of each grid point -------------------------------------------------------
+
+MAX_BANDS = 10  # grid points a band picture draws (more: the heatmap)
+
+
+def seed_points(result: SweepResult) -> int:
+    """How many grid points a sweep has apart from its seeds axis (its size without seeds: 0)."""
+    seeds = [k for k, a in enumerate(result.axes) if a.kind == "seed"]
+    if not seeds:
+        return 0
+    return result.size // len(result.axes[seeds[0]].values)
+
+
+def seed_bands(result: SweepResult) -> list[tuple[str, Any]]:
+    """Per grid point (every combination of the axes but seeds, in grid order), its label
+    ('lr=0.1, momentum=0.5') and the band of |f − f*| over its seeds: per step the 10%, 50% and
+    90% quantiles over the runs of the point (analysis.noise.quantile_band; a run past its stop
+    has no value). Needs a sweep run with record=True and a seeds axis."""
+    import numpy as np
+
+    from gdplay.analysis.noise import quantile_band
+
+    if result.history_f is None:
+        raise ValueError("seed_bands needs a recorded sweep (run_sweep(..., record=True))")
+    seed_axis = next(k for k, a in enumerate(result.axes) if a.kind == "seed")
+    values = result.history_f.numpy()  # [T, B]
+    stop = np.asarray(result.stop)
+    values = np.where(np.arange(values.shape[0])[:, None] > stop[None, :], np.nan, values)
+    index = np.asarray(result.index)
+    others = [k for k in range(len(result.axes)) if k != seed_axis]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for row in range(result.size):
+        groups.setdefault(tuple(int(index[row, k]) for k in others), []).append(row)
+    out = []
+    for point, rows in groups.items():
+        label = ", ".join(
+            f"{result.axes[k].label}={result.axes[k].labels[i]}" for k, i in zip(others, point, strict=True)
+        )
+        out.append(
+            (label or result.name, quantile_band(label or result.name, values[:, rows], result.f_min, len(rows)))
+        )
+    return out
