@@ -116,6 +116,29 @@ def test_noise_draws_are_standard_normal_and_uncorrelated() -> None:
     assert ((z**4).mean(dim=0) - 3).abs().max() < 5 * math.sqrt(96 / n)
 
 
+def test_int32_hash_is_the_stream_as_defined() -> None:
+    """The engine hashes in int32 (for speed); the stream is defined in int64 arithmetic mod 2³²
+    (noise.py's docstring): the words agree bit for bit, and so do the normals and uniforms drawn
+    from them, for every purpose, counters past 2³², keys with the top bit set."""
+    import torch
+
+    from gdplay.engine import noise as N
+
+    keys = N.keys_tensor([N.run_key(s, i) for s in range(40) for i in range(25)] + [(M := 0xFFFFFFFF, M), (1 << 31, 0)])
+    for purpose, first in ((N.NOISE, 0), (N.BATCH, 17), (N.SHUFFLE, (1 << 32) + 5)):
+        ref = N.reference_block_words(keys, purpose, first, 6, 7)
+        assert torch.equal(N.block_words(keys, purpose, first, 6, 7).to(torch.int64) & N.M32, ref)
+    for dim in (1, 2, 3):
+        pairs = (dim + 1) // 2
+        u = (N.reference_block_words(keys, N.NOISE, 3, 4, 2 * pairs).to(torch.float64) + 0.5) * 2.0**-32
+        r, theta = torch.sqrt(-2.0 * torch.log(u[..., :pairs])), 2.0 * math.pi * u[..., pairs:]
+        want = torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)[..., :dim]
+        assert torch.equal(N.block_normals(keys, 3, 4, dim), want)
+        assert torch.equal(N.block_normals(keys, 3, 4, dim, torch.float32), want.to(torch.float32))
+    want_u = (N.reference_block_words(keys, N.BATCH, 9, 1, 5)[0].to(torch.float64) + 0.5) * 2.0**-32
+    assert torch.equal(N.uniforms(keys, N.BATCH, 9, 5), want_u)
+
+
 def _noisy_run(seed: int, optimizer: str = "sgd") -> list[list[float]]:
     cfg = _quadratic(0.1, 0.5, 200, momentum=0.5, optimizer=optimizer)
     cfg["objective"]["init"] = {"x": 1.0, "y": -1.0}
