@@ -16,7 +16,14 @@ import sys
 import pytest
 
 import gdplay
-from gdplay.analysis.noise import gd_floor, heavy_ball_floor, lyapunov_floor, mean_ci, predict_floor
+from gdplay.analysis.noise import (
+    gd_floor,
+    heavy_ball_floor,
+    lyapunov_floor,
+    mean_ci,
+    nesterov_floor,
+    predict_floor,
+)
 from gdplay.errors import ConfigError
 
 R = 4096
@@ -79,6 +86,50 @@ def test_heavy_ball_stationary_variance_matches_closed_form(lr: float, mu: float
     steps = math.ceil(10 / -math.log(rho) / 2)
     predicted = [heavy_ball_floor(lr, mu, lam, sigma) for lam in LAMBDAS]
     _check_floor(_final_points(_quadratic(lr, sigma, steps, momentum=mu)), predicted)  # type: ignore[arg-type]
+
+
+def _nesterov_lyapunov(lr: float, mu: float, lam: float, sigma: float) -> float:
+    """P₁₁ of P = A·P·Aᵀ + B·Bᵀ for torch's Nesterov step on one mode, written out here from
+    torch/optim/sgd.py (b ← μb + g, x ← x − lr(g + μb), g = λe + σξ) and solved by NumPy: state
+    (e_t, b_{t−1}), A = [[1 − lr·λ(1 + μ), −lr·μ²], [λ, μ]], B = σ·(−lr(1 + μ), 1)."""
+    import numpy as np
+
+    a = np.array([[1 - lr * lam * (1 + mu), -lr * mu * mu], [lam, mu]])
+    b = sigma * np.array([[-lr * (1 + mu)], [1.0]])
+    p = np.linalg.solve(np.eye(4) - np.kron(a, a), (b @ b.T).reshape(-1)).reshape(2, 2)
+    return float(p[0, 0])
+
+
+# edge: h < 2(1 + μ)/(1 + 2μ); for λmax = 10 and μ = 0.5 that is lr < 0.15, for μ = 0.9 lr < 0.1357
+@pytest.mark.parametrize(("lr", "mu"), [(0.02, 0.5), (0.1, 0.9), (0.14, 0.5)])
+def test_nesterov_stationary_variance_matches_closed_form(lr: float, mu: float) -> None:
+    sigma = 0.5
+    for lam in LAMBDAS:
+        assert nesterov_floor(lr, mu, lam, sigma) == pytest.approx(_nesterov_lyapunov(lr, mu, lam, sigma), rel=1e-9)
+    from gdplay.analysis.theory import nesterov_rate
+
+    rho = nesterov_rate(lr, mu, list(LAMBDAS))
+    steps = math.ceil(10 / -math.log(rho) / 2)
+    predicted = [nesterov_floor(lr, mu, lam, sigma) for lam in LAMBDAS]
+    cfg = _quadratic(lr, sigma, steps, momentum=mu)
+    cfg["optimizer"]["nesterov"] = True
+    _check_floor(_final_points(cfg), predicted)  # type: ignore[arg-type]
+
+
+def test_nesterov_floor_limits_and_edge() -> None:
+    import numpy as np
+
+    # μ = 0 is gradient descent; past the edge 2(1 + μ)/(1 + 2μ) there is no floor; just below it
+    # the closed form still matches the numerical solve (where it grows without bound)
+    assert nesterov_floor(0.1, 0.0, 10.0, 0.5) == pytest.approx(gd_floor(0.1, 10.0, 0.5), rel=1e-15)
+    assert nesterov_floor(0.151, 0.5, 10.0, 0.5) is None and nesterov_floor(0.1, 1.0, 1.0, 0.5) is None
+    near = 0.15 * (1 - 1e-6)
+    assert nesterov_floor(near, 0.5, 10.0, 0.5) == pytest.approx(_nesterov_lyapunov(near, 0.5, 10.0, 0.5), rel=1e-6)
+    # the matrix form (the minibatch path) is the same system
+    s = lyapunov_floor(np.diag(LAMBDAS), 0.25 * np.eye(2), 0.1, 0.9, nesterov=True)
+    assert np.diag(s).tolist() == pytest.approx([nesterov_floor(0.1, 0.9, lam, 0.5) for lam in LAMBDAS], rel=1e-9)
+    p = predict_floor("sgd", 0.1, {"momentum": 0.9, "nesterov": True}, LAMBDAS, 0.5)
+    assert p.total == pytest.approx(float(np.trace(s)), rel=1e-9) and not p.why_not
 
 
 def test_floor_formulas_agree_with_lyapunov_and_prediction() -> None:

@@ -32,6 +32,26 @@ gradient-descent floor. At the same lr momentum raises the floor by (1 + μ)(2 �
 ≈ 1/(1 − μ): it takes bigger steps, in the noise too. Dampening τ scales g, noise included: the
 same formulas with lr·(1 − τ).
 
+Nesterov, torch.optim.SGD's form b ← μb + g, x ← x − lr·(g + μb) (dampening 0, as torch requires):
+with g_t = λe_t + σξ_t the state z_t = (e_t, b_{t−1}) follows z_{t+1} = A·z_t + B·ξ_t,
+
+    A = [[1 − h(1 + μ), −lr·μ²], [λ, μ]],   B = σ·(−lr(1 + μ), 1)ᵀ,
+
+since b_t = μb_{t−1} + λe_t + σξ_t and e_{t+1} = e_t − lr(λe_t + σξ_t + μb_t). Its characteristic
+polynomial is z² − (1 + μ)(1 − h)·z + μ(1 − h), Nesterov's, and the transfer function from ξ to e
+is −lr·σ·((1 + μ)z − μ)/(z² − (1 + μ)(1 − h)z + μ(1 − h)): an ARMA(2, 1) process. The stationary
+covariance P solves the discrete Lyapunov equation P = A·P·Aᵀ + B·Bᵀ, three linear equations in
+P₁₁, P₁₂, P₂₂; eliminating P₁₂ and P₂₂ (done with sympy, checked against a numerical solve in
+tests/test_noise.py):
+
+    E[e²] = P₁₁ = lr·σ²·(1 + μ + h·μ·(1 + 2μ)) / (λ·(1 − μ(1 − h))·(2(1 + μ) − h(1 + 2μ))),
+
+finite for 0 ≤ μ < 1 and 0 < h < 2(1 + μ)/(1 + 2μ): the noise-free stability range of Nesterov
+(the Jury conditions: h > 0, 1 + (1 + 2μ)(1 − h) > 0 and |μ(1 − h)| < 1 are the factors of the
+denominator). μ = 0 gives the gradient-descent floor again. For small h it is ≈ lr·σ²/(2λ(1 − μ)),
+heavy ball's; near its edge h → 2(1 + μ)/(1 + 2μ) it diverges where heavy ball's (edge 2(1 + μ))
+is still finite: Nesterov's look-ahead step takes the noise twice, g + μb.
+
 Multiplicative noise, g = H·e·(1 + σ·ξ) (per coordinate): the noise vanishes at x*, so the floor is
 0; gradient descent converges in mean square iff E[(1 − h(1 + σξ))²] = (1 − h)² + h²σ² < 1, that is
 lr·λ < 2/(1 + σ²) for every λ: noise shrinks the stable range.
@@ -85,6 +105,17 @@ def multiplicative_stable(lr: float, lam: float, sigma: float) -> bool:
     return (1.0 - h) ** 2 + (h * sigma) ** 2 < 1.0
 
 
+def nesterov_floor(lr: float, mu: float, lam: float, sigma: float) -> float | None:
+    """E[e²] of Nesterov momentum (torch's form) with additive noise along curvature λ:
+    lr·σ²(1 + μ + h·μ(1 + 2μ))/(λ(1 − μ(1 − h))(2(1 + μ) − h(1 + 2μ))), h = lr·λ; None outside
+    0 ≤ μ < 1, 0 < h < 2(1 + μ)/(1 + 2μ)."""
+    h = lr * lam
+    if not (0.0 <= mu < 1.0 and 0.0 < h < 2.0 * (1.0 + mu) / (1.0 + 2.0 * mu)):
+        return None
+    num = lr * sigma * sigma * (1.0 + mu + h * mu * (1.0 + 2.0 * mu))
+    return num / (lam * (1.0 - mu * (1.0 - h)) * (2.0 * (1.0 + mu) - h * (1.0 + 2.0 * mu)))
+
+
 @dataclass(frozen=True)
 class FloorPrediction:
     """The predicted floor of a run: per eigenvalue E[e²] (None: no floor, unstable), the sum
@@ -121,7 +152,8 @@ def predict_floor(
         per = [heavy_ball_floor(method.lr, method.momentum, v, sigma) for v in eig]
         rule = "E[e²] = lr·σ²(1 + μ)/((1 − μ)·λ·(2(1 + μ) − lr·λ)) per eigenvalue λ"
     else:
-        return FloorPrediction(eig, [], None, None, "", "the floor of Nesterov momentum is not derived here")
+        per = [nesterov_floor(method.lr, method.momentum, v, sigma) for v in eig]
+        rule = "E[e²] = lr·σ²(1 + μ + h·μ(1 + 2μ))/(λ(1 − μ(1 − h))(2(1 + μ) − h(1 + 2μ))), h = lr·λ, per eigenvalue λ"
     if any(v is None for v in per):
         return FloorPrediction(
             eig, per, None, None, rule, "a mode is unstable: the iterates have no floor, they diverge"
@@ -130,17 +162,23 @@ def predict_floor(
     return FloorPrediction(eig, per, sum(values), 0.5 * sum(lam * v for lam, v in zip(eig, values, strict=True)), rule)
 
 
-def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float, mu: float = 0.0) -> Any:
+def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float, mu: float = 0.0, nesterov: bool = False) -> Any:
     """S = E[e·eᵀ] of e ← (I − lr·H)e − lr·ε with Cov ε = Σ: the solution of S = K S Kᵀ + lr²Σ
     (K = I − lr·H), from (I − K⊗K)·vec S = lr²·vec Σ, in float64 (NumPy). With momentum μ the
     state is z = (e_t, e_{t−1}), K = [[(1 + μ)I − lr·H, −μI], [I, 0]], the noise enters the first
-    block, and S is the first block of the solution."""
+    block, and S is the first block of the solution. Nesterov: z = (e_t, b_{t−1}),
+    K = [[I − lr(1 + μ)H, −lr·μ²I], [H, μI]], the noise enters as (−lr(1 + μ)ε, ε)."""
     import numpy as np
 
     h = np.asarray(hessian, dtype=np.float64)
     d = h.shape[0]
     q = np.asarray(noise_cov, dtype=np.float64) * (lr * lr)
-    if mu:
+    if mu and nesterov:
+        eye = np.eye(d)
+        k = np.block([[eye - lr * (1.0 + mu) * h, -lr * mu * mu * eye], [h, mu * eye]])
+        b = np.vstack([-lr * (1.0 + mu) * eye, eye])
+        q = b @ np.asarray(noise_cov, dtype=np.float64) @ b.T
+    elif mu:
         k = np.block([[(1.0 + mu) * np.eye(d) - lr * h, -mu * np.eye(d)], [np.eye(d), np.zeros((d, d))]])
         q = np.block([[q, np.zeros((d, d))], [np.zeros((d, d)), np.zeros((d, d))]])
     else:
@@ -259,8 +297,6 @@ def explain_floor(
         data = problem.objective.facts.get("data")
         if kind == "multiplicative" and sigma:
             why = "minibatches with multiplicative noise: not predicted"
-        elif method.kind == NESTEROV:
-            why = "the floor of Nesterov momentum is not derived here"
         elif data is None or data.kind != "least_squares" or data.minimizer is None:
             why = "the minibatch floor is predicted for least_squares (whose noise at x* is known)"
         else:
@@ -268,13 +304,15 @@ def explain_floor(
             theta = np.asarray(data.minimizer)
             g = 2 * xt * (xt @ theta - np.asarray(data.dataset.y))[:, None]
             cov = minibatch_factor(mb.n, mb.size, mb.sampling) * (g.T @ g / data.n) + sigma**2 * np.eye(len(theta))
-            rate = (
-                heavy_ball_rate(method.lr, method.momentum, eig)
-                if method.kind == HEAVY_BALL
-                else gd_rate(method.lr, eig)
-            )
+            if method.kind == HEAVY_BALL:
+                rate = heavy_ball_rate(method.lr, method.momentum, eig)
+            elif method.kind == NESTEROV:
+                rate = nesterov_rate(method.lr, method.momentum, eig)
+            else:
+                rate = gd_rate(method.lr, eig)
             if rate < 1:
-                predicted = float(np.trace(lyapunov_floor(h, cov, method.lr, method.momentum)))
+                nesterov = method.kind == NESTEROV
+                predicted = float(np.trace(lyapunov_floor(h, cov, method.lr, method.momentum, nesterov)))
                 rule = "S = K·S·Kᵀ + lr²·Σ_B (Lyapunov), Σ_B = c·Σ₁ the minibatch noise at x*, c = " + (
                     "1/B" if mb.sampling == "replacement" else "(n − B)/(B(n − 1))"
                 )
