@@ -123,3 +123,76 @@ def test_a_large_grid_over_seeds_stays_a_heatmap(cli, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "heatmap of 11×1 cells" in _said(result)
     assert "11 grid points besides the seeds: a heatmap of their medians" in _said(result)
+
+
+def _page_data(path) -> dict:  # type: ignore[no-untyped-def]
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="gdplay-data">(.*?)</script>', text, re.S)
+    return json.loads(match.group(1).replace("<\\/", "</"))  # type: ignore[union-attr]
+
+
+def test_the_page_carries_the_band_of_each_grid_point(cli, tmp_path) -> None:
+    """The interactive page of a sweep with seeds: per grid point gdplay's quantiles over its seeds
+    (float32 series), each run pointing at its point's band."""
+    from gdplay.render.page import decode_series
+
+    cfg = {**BASE, "sweep": {"lr": [0.05, 0.1], "seeds": 8}}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(cfg))
+    out = tmp_path / "s.html"
+    assert cli("plot", path, "-o", out).exit_code == 0
+    data = _page_data(out)
+    assert [b["label"] for b in data["bands"]] == ["lr=0.05", "lr=0.1"]
+    assert [r["band"] for r in data["runs"]] == [0] * 8 + [1] * 8  # lr slowest, seeds fastest
+    for band, lr in zip(data["bands"], (0.05, 0.1), strict=True):
+        alone = _alone(BASE, range(8), (f"optimizer.lr={lr}",))
+        for key, q in (("low", 0.1), ("median", 0.5), ("high", 0.9)):
+            assert decode_series(band[key]) == pytest.approx(np.quantile(alone, q, axis=0), rel=1e-6)
+    plain = tmp_path / "p.json"
+    plain.write_text(json.dumps({**BASE, "sweep": {"lr": [0.05, 0.1]}}))
+    assert cli("plot", plain, "-o", tmp_path / "p.html").exit_code == 0
+    assert _page_data(tmp_path / "p.html")["bands"] is None
+
+
+def test_the_page_draws_the_band_in_a_browser(cli, tmp_path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from gdplay.render.page import decode_series
+    from tests.test_page_browser import chromium
+
+    executable = chromium()
+    cfg = {**BASE, "sweep": {"lr": [0.05, 0.1], "seeds": 4}}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(cfg))
+    out = tmp_path / "s.html"
+    assert cli("plot", path, "-o", out).exit_code == 0
+    data, url, errors = _page_data(out), out.as_uri(), []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1100})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
+            page.goto(url)
+            page.wait_for_selector("body[data-ready=yes]", timeout=60_000)
+            first = data["runs"][data["initial"]]["band"]  # the page opens on the config's lr, 0.1
+            for k in (first, 1 - first):
+                if k != first:
+                    slider = page.locator("#slider-lr")
+                    slider.focus()
+                    slider.press("ArrowLeft" if k < first else "ArrowRight")
+                want = decode_series(data["bands"][k]["high"])
+                page.wait_for_function(
+                    f"() => {{ const t = document.getElementById('loss').data.find(t => t.name === 'band');"
+                    f" return t && Math.abs(t.y[5] - {want[5]!r}) <= 1e-6 * Math.abs({want[5]!r}); }}",
+                    timeout=20_000,
+                )
+                drawn = page.evaluate("() => document.getElementById('loss').data.find(t => t.name === 'band')")
+                assert drawn["fill"] == "tonexty"
+                assert drawn["y"] == pytest.approx(want, rel=1e-6)
+                low = page.evaluate("() => document.getElementById('loss').data.find(t => t.name === 'band low').y")
+                assert low == pytest.approx(decode_series(data["bands"][k]["low"]), rel=1e-6)
+        finally:
+            browser.close()
+    assert not errors
