@@ -188,6 +188,95 @@ def lyapunov_floor(hessian: Any, noise_cov: Any, lr: float, mu: float = 0.0, nes
     return s[:d, :d]
 
 
+def _system(h: Any, lr: float, mu: float = 0.0, nesterov: bool = False) -> tuple[Any, Any]:
+    """(A, G) of the state recursion z ← A·z + G·ε of a method with gradient noise ε on the
+    quadratic with Hessian H (e = the first d entries of z): gradient descent z = e, A = I − lr·H,
+    G = −lr·I; heavy ball z = (e_t, e_{t−1}); Nesterov z = (e_t, b_{t−1}) (see lyapunov_floor)."""
+    import numpy as np
+
+    d = h.shape[0]
+    eye, zero = np.eye(d), np.zeros((d, d))
+    if not mu:
+        return eye - lr * h, -lr * eye
+    if nesterov:
+        a = np.block([[eye - lr * (1.0 + mu) * h, -lr * mu * mu * eye], [h, mu * eye]])
+        return a, np.vstack([-lr * (1.0 + mu) * eye, eye])
+    return np.block([[(1.0 + mu) * eye - lr * h, -mu * eye], [eye, zero]]), np.vstack([-lr * eye, zero])
+
+
+def shuffle_floor(
+    hessian: Any,
+    sigma1: Any,
+    lr: float,
+    n: int,
+    batch: int,
+    steps: int,
+    mu: float = 0.0,
+    nesterov: bool = False,
+    sigma: float = 0.0,
+) -> Any:
+    """E[e_T·e_Tᵀ] at the last step T = `steps` of minibatches drawn without replacement (shuffle),
+    on the quadratic model at x*: None when the method is unstable.
+
+    Shuffle's batches are not independent: within an epoch the samples are distinct, so their
+    noises are negatively correlated and sum to 0 over a whole epoch. Per position p of the sample
+    stream (step k takes positions kB … kB + B − 1), the deviation δ_p of its sample's gradient from
+    the mean has Cov(δ_p, δ_q) = Σ₁ for p = q, −Σ₁/(n − 1) for p ≠ q in the same epoch (sampling
+    without replacement), 0 across epochs. With u_k = A^{T−1−k}·G and v_p = u_{k(p)}/B,
+    e_T − A^T·e_0 = Σ_p v_p·δ_p (+ Σ_k u_k·σξ_k for added gaussian noise), so
+
+        Cov e_T = (n/(n − 1))·Σ_k u_k·Σ₁·u_kᵀ/B − (1/(n − 1))·Σ_E V_E·Σ₁·V_Eᵀ + σ²·Σ_k u_k·u_kᵀ,
+
+    V_E = Σ_{p in epoch E} v_p. The sum runs over the last steps until ρ^{2(T−k)} < e⁻⁸⁰ (ρ the
+    spectral radius of A). Drawing with replacement (δ's independent) this is the Lyapunov floor; a
+    batch straddling two epochs is counted in both, position by position."""
+    import numpy as np
+
+    h = np.asarray(hessian, dtype=np.float64)
+    s1 = np.asarray(sigma1, dtype=np.float64)
+    a, g = _system(h, lr, mu, nesterov)
+    rho = float(np.max(np.abs(np.linalg.eigvals(a))))
+    if not rho < 1.0:
+        return None
+    span = steps if rho == 0 else min(steps, math.ceil(40.0 / -math.log(rho)) + 2 * (n // batch + 2))
+    m, d = a.shape[0], h.shape[0]
+    cov = np.zeros((m, m))
+    epochs: dict[int, Any] = {}
+    u = g
+    for k in range(steps - 1, steps - 1 - span, -1):
+        cov += (n / (n - 1)) * (u @ s1 @ u.T) / batch + sigma * sigma * (u @ u.T)
+        lo, hi = k * batch, (k + 1) * batch
+        for e in range(lo // n, (hi - 1) // n + 1):
+            count = min(hi, (e + 1) * n) - max(lo, e * n)
+            epochs[e] = epochs.get(e, 0.0) + (count / batch) * u
+        u = a @ u
+    for v in epochs.values():
+        cov -= (v @ s1 @ v.T) / (n - 1)
+    return cov[:d, :d]
+
+
+def sample_gradients(data: Any, params: Any) -> Any:
+    """[n, d + 1] float64: the gradient of each sample's loss at the minimiser θ*, less their mean
+    (the noise of a one-sample gradient there; its mean is ∇f(θ*) = 0):
+
+        least_squares:        gᵢ = 2·x̃ᵢ·(x̃ᵢ·θ* − yᵢ)
+        logistic_regression:  gᵢ = (pᵢ − yᵢ)·x̃ᵢ − mean_j (p_j − y_j)·x̃_j,  pᵢ = 1/(1 + e^{−x̃ᵢ·θ*})
+
+    (the L2 term is in every minibatch's loss alike, so it adds no noise: it is what the mean of
+    the data terms cancels at θ*). The floor is then that of the quadratic model at θ*, with H the
+    Hessian there: exact as lr → 0, and off by the curvature's change across the floor otherwise.)"""
+    import numpy as np
+
+    xt = np.hstack([np.asarray(data.dataset.x, dtype=np.float64), np.ones((data.n, 1))])
+    theta = np.asarray(data.minimizer, dtype=np.float64)
+    y = np.asarray(data.dataset.y, dtype=np.float64)
+    if data.kind == "least_squares":
+        return 2 * xt * (xt @ theta - y)[:, None]  # mean 0 by the normal equations
+    p = 0.5 * (1.0 + np.tanh(0.5 * (xt @ theta)))  # the logistic function, without overflow
+    g = xt * (p - y)[:, None]
+    return g - g.mean(axis=0)
+
+
 def minibatch_factor(n: int, batch: int, sampling: str) -> float:
     """c in Σ_B = c·Σ₁: 1/B drawing with replacement, (n − B)/(B(n − 1)) without (shuffle)."""
     if sampling == "replacement":
@@ -297,24 +386,28 @@ def explain_floor(
         data = problem.objective.facts.get("data")
         if kind == "multiplicative" and sigma:
             why = "minibatches with multiplicative noise: not predicted"
-        elif data is None or data.kind != "least_squares" or data.minimizer is None:
-            why = "the minibatch floor is predicted for least_squares (whose noise at x* is known)"
+        elif data is None or data.kind not in ("least_squares", "logistic_regression") or data.minimizer is None:
+            why = "the minibatch floor is predicted for least_squares and logistic_regression (noise at x* known)"
         else:
-            xt = np.hstack([np.asarray(data.dataset.x), np.ones((data.n, 1))])
-            theta = np.asarray(data.minimizer)
-            g = 2 * xt * (xt @ theta - np.asarray(data.dataset.y))[:, None]
-            cov = minibatch_factor(mb.n, mb.size, mb.sampling) * (g.T @ g / data.n) + sigma**2 * np.eye(len(theta))
+            g = sample_gradients(data, problem.objective.facts.get("params", {}))
+            cov = minibatch_factor(mb.n, mb.size, mb.sampling) * (g.T @ g / data.n) + sigma**2 * np.eye(g.shape[1])
             if method.kind == HEAVY_BALL:
                 rate = heavy_ball_rate(method.lr, method.momentum, eig)
             elif method.kind == NESTEROV:
                 rate = nesterov_rate(method.lr, method.momentum, eig)
             else:
                 rate = gd_rate(method.lr, eig)
-            if rate < 1:
-                nesterov = method.kind == NESTEROV
+            nesterov = method.kind == NESTEROV
+            if rate < 1 and mb.sampling == "replacement":
                 predicted = float(np.trace(lyapunov_floor(h, cov, method.lr, method.momentum, nesterov)))
-                rule = "S = K·S·Kᵀ + lr²·Σ_B (Lyapunov), Σ_B = c·Σ₁ the minibatch noise at x*, c = " + (
-                    "1/B" if mb.sampling == "replacement" else "(n − B)/(B(n − 1))"
+                rule = "S = K·S·Kᵀ + lr²·Σ_B (Lyapunov), Σ_B = Σ₁/B the minibatch noise at x*"
+            elif rate < 1:
+                sigma1 = g.T @ g / data.n
+                found = shuffle_floor(h, sigma1, method.lr, mb.n, mb.size, cfg.steps, method.momentum, nesterov, sigma)
+                predicted = float(np.trace(found))
+                rule = (
+                    "Cov e_T = Σ_k,j u_k·C_kj·u_jᵀ, u_k = A^{T−1−k}·G: shuffle's batches in one epoch are "
+                    "correlated, C_kj = −Σ₁/(n − 1) per pair of samples, Σ₁ per sample (at x*)"
                 )
             else:
                 why = "the method is unstable at this lr: no floor"
