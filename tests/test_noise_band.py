@@ -106,6 +106,24 @@ def test_seeds_flag_draws_the_band_of_a_single_run(cli, tmp_path, monkeypatch) -
     assert np.array_equal(np.asarray(drawn.get_xdata()), path0[:, 0])
 
 
+def test_seeds_flag_runs_each_seed_as_the_config_does_tol_and_all(cli, tmp_path, monkeypatch) -> None:
+    # with a tol the seeds reach, each copy stops where the run with that seed stops alone: the band
+    # covers no step past the longest of them, and where all 8 still run it is their quantiles
+    cfg = {**BASE, "steps": 300, "tol": 0.5, "noise": {"sigma": 0.2}}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(cfg))
+    pictures = _capture(monkeypatch, "render")
+    result = cli("plot", path, "--seeds", 8, "-o", tmp_path / "t.svg")
+    assert result.exit_code == 0, result.output
+    runs = [gdplay.run(cfg, seed=s)[0] for s in range(8)]
+    assert {r.status for r in runs} == {"converged"} and max(r.steps for r in runs) < 300
+    median, low, high = _drawn(pictures[0].figure.axes[1], 0)
+    assert len(median) <= max(r.steps for r in runs) + 1
+    common = min(r.steps for r in runs) + 1
+    alone = np.array([r.history.values[:common] for r in runs])
+    assert np.array_equal(median[:common], np.quantile(alone, 0.5, axis=0))
+
+
 def test_seeds_flag_is_refused_where_no_band_can_be_drawn(cli, tmp_path) -> None:
     path = tmp_path / "r.json"
     path.write_text(json.dumps(BASE))

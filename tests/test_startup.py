@@ -223,3 +223,21 @@ def test_the_short_way_in_passes_what_typer_passes(line):
     found = plan(args)
     assert found is not None, "not a plain form"
     assert found[1] == _typer_values(args)
+
+
+@pytest.mark.parametrize("raised", ["abort", "eof"])
+def test_an_abort_in_a_command_ends_as_typer_ends_it(raised, monkeypatch, capsys):
+    # typer's standalone mode turns click.Abort and EOFError (a prompt's end of input) into
+    # "Aborted!" on stderr and exit 1; the short way in must not turn them into a crash (exit 70)
+    import click
+
+    from gdplay.cli import fast
+
+    def command() -> None:
+        raise click.exceptions.Abort() if raised == "abort" else EOFError()
+
+    monkeypatch.setattr(fast, "plan", lambda args: (command, {}))
+    with pytest.raises(SystemExit) as ended:
+        fast.dispatch(["list"])
+    assert ended.value.code == 1
+    assert capsys.readouterr().err.strip() == "Aborted!"

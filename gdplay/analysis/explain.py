@@ -245,7 +245,9 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     from gdplay.analysis.noise import explain_floor
 
     floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
-    noisy = floor.setting if floor is not None and floor.predicted != 0.0 else None  # 0: multiplicative
+    # the noise's wording only where a finite floor is predicted: none for multiplicative noise (0.0),
+    # none where a mode is unstable (None: that run diverges, noise or not)
+    noisy = floor.setting if floor is not None and floor.predicted not in (None, 0.0) else None
     sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured, double, noisy)
     if elsewhere is not None:
         layout = objective.layout

@@ -123,7 +123,7 @@ def lbfgs(
     history_size: int = 100,
 ) -> None:
     """One `torch.optim.LBFGS(line_search_fn="strong_wolfe").step(closure)` on the flat tensor x,
-    line by line (torch/optim/lbfgs.py, torch 2.13; tests/test_minimum.py checks it bitwise
+    line by line (torch/optim/lbfgs.py, torch 2.13; tests/test_minimum_search.py checks it bitwise
     against torch.optim.LBFGS). Constructing a torch.optim optimizer imports torch._dynamo
     (1–2 s on this machine, more than all the rest of `gdplay explain`), so the same arithmetic is
     run here, on torch's own strong-Wolfe line search. The two-loop recursion, with s = xₖ₊₁ − xₖ,

@@ -352,8 +352,8 @@ def explain_floor(
     import torch
 
     from gdplay.analysis.theory import NESTEROV, gd_rate, heavy_ball_rate, method_for, nesterov_rate
-    from gdplay.engine.execute import DTYPES, noise_spec
-    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.execute import seeded_copies
+    from gdplay.engine.runner import run_batch
     from gdplay.engine.state import kept_state
 
     cfg = problem.config
@@ -411,25 +411,9 @@ def explain_floor(
                 )
             else:
                 why = "the method is unstable at this lr: no floor"
-    # the measurement: seeded runs batched at once, their final points
-    dtype = DTYPES[problem.dtype]
+    # the measurement: seeded runs batched at once (seeds seed … seed + runs − 1), their final points
     with kept_state():
-        starts = torch.tensor([list(problem.start)] * runs, dtype=dtype, device=problem.device)
-        seeds = torch.arange(runs, dtype=torch.int64)  # offsets: seeds seed … seed + runs − 1
-        spec = BatchSpec(
-            objective=problem.objective,
-            optimizer=problem.optimizer,
-            options=problem.options,
-            starts=starts,
-            lrs=torch.full((runs,), lr, dtype=torch.float64),
-            steps=cfg.steps,
-            tol=None,
-            blowup=cfg.blowup,
-            record=False,
-            schedule=problem.schedule,
-            noise=noise_spec(problem, seeds, torch.full((runs,), sigma, dtype=torch.float64)),
-        )
-        trace = run_batch(spec)
+        trace = run_batch(seeded_copies(problem, runs, lr=lr, tol=None, record=False))
     final = trace.final_x.to(torch.float64).numpy()
     sq = ((final - np.asarray(x_star, dtype=np.float64)) ** 2).sum(axis=1)
     finite = np.isfinite(sq)
@@ -535,27 +519,13 @@ def loss_band(problem: Any, runs: int = 64, f_star: float | None = None) -> Loss
     import numpy as np
     import torch
 
-    from gdplay.engine.execute import DTYPES, noise_spec
-    from gdplay.engine.runner import BatchSpec, run_batch
+    from gdplay.engine.execute import seeded_copies
+    from gdplay.engine.runner import run_batch
     from gdplay.engine.state import kept_state
 
-    cfg = problem.config
-    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
     with kept_state():
-        spec = BatchSpec(
-            objective=problem.objective,
-            optimizer=problem.optimizer,
-            options=problem.options,
-            starts=torch.tensor([list(problem.start)] * runs, dtype=DTYPES[problem.dtype], device=problem.device),
-            lrs=torch.full((runs,), cfg.optimizer.lr, dtype=torch.float64),
-            steps=cfg.steps,
-            blowup=cfg.blowup,
-            record=True,
-            schedule=problem.schedule,
-            noise=noise_spec(problem, torch.arange(runs), torch.full((runs,), sigma, dtype=torch.float64)),
-        )
-        trace = run_batch(spec)
+        trace = run_batch(seeded_copies(problem, runs))
     values = trace.history_f.to(torch.float64).cpu().numpy()  # type: ignore[union-attr]  # [T, runs]
     past = np.arange(values.shape[0])[:, None] > trace.stop.cpu().numpy()[None, :]
     values = np.where(past, np.nan, values)  # past a run's stop its row holds no value of its own
-    return quantile_band(cfg.name, values, f_star if f_star is not None else problem.objective.f_min, runs)
+    return quantile_band(problem.config.name, values, f_star if f_star is not None else problem.objective.f_min, runs)

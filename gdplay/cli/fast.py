@@ -146,4 +146,7 @@ def dispatch(args: Sequence[str]) -> bool:
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except (EOFError, click.exceptions.Abort):  # typer's standalone mode: "Aborted!", exit 1
+        click.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
     raise SystemExit(0)

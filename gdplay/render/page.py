@@ -222,7 +222,8 @@ def page_data(
     data["bands"] = None
     if any(a.kind == "seed" for a in result.axes) and hf is not None:
         # per grid point the band over its seeds, computed here (the page only draws): |f − f*|
-        # per step, its 10%, 50% and 90% quantiles over the point's seeds (sweeps/grid.py: seed_bands)
+        # per step, its 10%, 50% and 90% quantiles over the point's seeds (sweeps/grid.py: seed_bands),
+        # kept at the runs' own steps (every `stride`-th), so a long sweep's page keeps to its budget
         from gdplay.sweeps.grid import seed_bands, seed_groups
 
         bands = seed_bands(result, f_star)
@@ -233,9 +234,9 @@ def page_data(
                     "label": label,
                     "runs": band.runs,
                     "quantity": band.label,
-                    "low": _f32(band.low),
-                    "median": _f32(band.median),
-                    "high": _f32(band.high),
+                    "low": _f32(band.low[::stride]),
+                    "median": _f32(band.median[::stride]),
+                    "high": _f32(band.high[::stride]),
                 }
             )
             for b in rows:

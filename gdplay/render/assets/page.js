@@ -262,7 +262,7 @@
     const band = data.bands && run.band !== undefined ? data.bands[run.band] : null;
     if (band) {  // gdplay's quantiles over this grid point's seeds: the page draws them, computes nothing
       const low = decode(band.low), high = decode(band.high);
-      const steps = low.map((_, k) => k);
+      const steps = low.map((_, k) => k * data.stored_every);  // thinned as the runs are (page.py)
       traces.push(
         { x: steps, y: low, mode: "lines", name: "band low", line: { width: 0 }, hoverinfo: "skip" },
         { x: steps, y: high, mode: "lines", name: "band", line: { width: 0 }, fill: "tonexty",
