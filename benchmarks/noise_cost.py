@@ -10,7 +10,7 @@ process, alternating, best of several repeats (so a busy machine slows all of th
                draws (common random numbers): D normals per step, broadcast
     streams    `seeds: 4096` at lr 0.1, momentum 0.5 (over the same exact sweep): 4,096
                rows, each with its own stream: 4,096 × D normals per step by the
-               counter-based hash of gdplay/engine/noise.py
+               counter-based hash of gdplay/engine/noise.py (int32, blocks of steps)
     minibatch  least_squares on 200 generated samples, batch_size 10 (replacement), 4,096
                seeds, over the same run with the exact gradient (batch_size 200)
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -82,6 +83,7 @@ def best_of(repeats: int, *sweeps: object) -> list[float]:
 
 def main() -> None:
     torch.set_num_threads(THREADS)
+    load_before = os.getloadavg()[0]
     lr = {"from": 0.01, "to": 0.19, "num": 64}
     mu = {"from": 0.0, "to": 0.9, "num": 64}
     exact = grid({}, {"lr": lr, "momentum": mu})
@@ -97,7 +99,8 @@ def main() -> None:
     }
     print(
         f"4,096 runs × {STEPS} steps, float32, cpu, torch {torch.__version__}, {THREADS} thread(s), "
-        f"python {platform.python_version()}; best of {REPEATS}"
+        f"python {platform.python_version()}; best of {REPEATS}; load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after"
     )
     for label, (noisy, base) in rows.items():
         print(f"  {label:52s} {noisy:7.3f} s over {base:7.3f} s = {noisy / base:5.2f}×  (target ≤ 1.15×)")

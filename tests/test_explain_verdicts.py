@@ -101,6 +101,17 @@ def test_a_noisy_run_is_not_said_to_be_off_its_quadratic_model(cli):
     assert "quadratic model" not in text
 
 
+def test_a_noisy_run_past_the_stability_edge_is_called_diverging(cli):
+    # λmax = 10, so lr = 0.201 > 2/λmax = 0.2: the stiff mode grows by |1 − 0.201·10| = 1.01 per step,
+    # noise or not. There is no floor (the Lyapunov sum diverges), so the noise cannot explain the growth.
+    result = cli("explain", str(CONFIGS / "noisy_quadratic.yaml"), "--set", "optimizer.lr=0.201", "--json")
+    assert result.exit_code == 4, result.output
+    doc = json.loads(result.stdout)["runs"][0]
+    assert abs(1 - 0.201 * 10) > 1 and doc["noise_floor"]["predicted"] is None
+    assert "diverging" in doc["verdict"] and "not a divergence" not in doc["verdict"]
+    assert "gradients are noisy" not in doc["verdict"]
+
+
 def test_multiplicative_noise_has_no_floor_and_explain_says_so(cli):
     # g·(1 + σ·ξ) is 0 where g is: at x* there is no noise left, so no floor to agree or disagree with.
     doc = explain(cli, CONFIGS / "noisy_quadratic.yaml", "--set", "noise.kind=multiplicative")

@@ -16,7 +16,14 @@ import sys
 import pytest
 
 import gdplay
-from gdplay.analysis.noise import gd_floor, heavy_ball_floor, lyapunov_floor, mean_ci, predict_floor
+from gdplay.analysis.noise import (
+    gd_floor,
+    heavy_ball_floor,
+    lyapunov_floor,
+    mean_ci,
+    nesterov_floor,
+    predict_floor,
+)
 from gdplay.errors import ConfigError
 
 R = 4096
@@ -81,6 +88,50 @@ def test_heavy_ball_stationary_variance_matches_closed_form(lr: float, mu: float
     _check_floor(_final_points(_quadratic(lr, sigma, steps, momentum=mu)), predicted)  # type: ignore[arg-type]
 
 
+def _nesterov_lyapunov(lr: float, mu: float, lam: float, sigma: float) -> float:
+    """P₁₁ of P = A·P·Aᵀ + B·Bᵀ for torch's Nesterov step on one mode, written out here from
+    torch/optim/sgd.py (b ← μb + g, x ← x − lr(g + μb), g = λe + σξ) and solved by NumPy: state
+    (e_t, b_{t−1}), A = [[1 − lr·λ(1 + μ), −lr·μ²], [λ, μ]], B = σ·(−lr(1 + μ), 1)."""
+    import numpy as np
+
+    a = np.array([[1 - lr * lam * (1 + mu), -lr * mu * mu], [lam, mu]])
+    b = sigma * np.array([[-lr * (1 + mu)], [1.0]])
+    p = np.linalg.solve(np.eye(4) - np.kron(a, a), (b @ b.T).reshape(-1)).reshape(2, 2)
+    return float(p[0, 0])
+
+
+# edge: h < 2(1 + μ)/(1 + 2μ); for λmax = 10 and μ = 0.5 that is lr < 0.15, for μ = 0.9 lr < 0.1357
+@pytest.mark.parametrize(("lr", "mu"), [(0.02, 0.5), (0.1, 0.9), (0.14, 0.5)])
+def test_nesterov_stationary_variance_matches_closed_form(lr: float, mu: float) -> None:
+    sigma = 0.5
+    for lam in LAMBDAS:
+        assert nesterov_floor(lr, mu, lam, sigma) == pytest.approx(_nesterov_lyapunov(lr, mu, lam, sigma), rel=1e-9)
+    from gdplay.analysis.theory import nesterov_rate
+
+    rho = nesterov_rate(lr, mu, list(LAMBDAS))
+    steps = math.ceil(10 / -math.log(rho) / 2)
+    predicted = [nesterov_floor(lr, mu, lam, sigma) for lam in LAMBDAS]
+    cfg = _quadratic(lr, sigma, steps, momentum=mu)
+    cfg["optimizer"]["nesterov"] = True
+    _check_floor(_final_points(cfg), predicted)  # type: ignore[arg-type]
+
+
+def test_nesterov_floor_limits_and_edge() -> None:
+    import numpy as np
+
+    # μ = 0 is gradient descent; past the edge 2(1 + μ)/(1 + 2μ) there is no floor; just below it
+    # the closed form still matches the numerical solve (where it grows without bound)
+    assert nesterov_floor(0.1, 0.0, 10.0, 0.5) == pytest.approx(gd_floor(0.1, 10.0, 0.5), rel=1e-15)
+    assert nesterov_floor(0.151, 0.5, 10.0, 0.5) is None and nesterov_floor(0.1, 1.0, 1.0, 0.5) is None
+    near = 0.15 * (1 - 1e-6)
+    assert nesterov_floor(near, 0.5, 10.0, 0.5) == pytest.approx(_nesterov_lyapunov(near, 0.5, 10.0, 0.5), rel=1e-6)
+    # the matrix form (the minibatch path) is the same system
+    s = lyapunov_floor(np.diag(LAMBDAS), 0.25 * np.eye(2), 0.1, 0.9, nesterov=True)
+    assert np.diag(s).tolist() == pytest.approx([nesterov_floor(0.1, 0.9, lam, 0.5) for lam in LAMBDAS], rel=1e-9)
+    p = predict_floor("sgd", 0.1, {"momentum": 0.9, "nesterov": True}, LAMBDAS, 0.5)
+    assert p.total == pytest.approx(float(np.trace(s)), rel=1e-9) and not p.why_not
+
+
 def test_floor_formulas_agree_with_lyapunov_and_prediction() -> None:
     import numpy as np
 
@@ -114,6 +165,29 @@ def test_noise_draws_are_standard_normal_and_uncorrelated() -> None:
     assert corr.abs().max() < 5 / math.sqrt(n)
     # the 4th moment of a normal is 3
     assert ((z**4).mean(dim=0) - 3).abs().max() < 5 * math.sqrt(96 / n)
+
+
+def test_int32_hash_is_the_stream_as_defined() -> None:
+    """The engine hashes in int32 (for speed); the stream is defined in int64 arithmetic mod 2³²
+    (noise.py's docstring): the words agree bit for bit, and so do the normals and uniforms drawn
+    from them, for every purpose, counters past 2³², keys with the top bit set."""
+    import torch
+
+    from gdplay.engine import noise as N
+
+    keys = N.keys_tensor([N.run_key(s, i) for s in range(40) for i in range(25)] + [(M := 0xFFFFFFFF, M), (1 << 31, 0)])
+    for purpose, first in ((N.NOISE, 0), (N.BATCH, 17), (N.SHUFFLE, (1 << 32) + 5)):
+        ref = N.reference_block_words(keys, purpose, first, 6, 7)
+        assert torch.equal(N.block_words(keys, purpose, first, 6, 7).to(torch.int64) & N.M32, ref)
+    for dim in (1, 2, 3):
+        pairs = (dim + 1) // 2
+        u = (N.reference_block_words(keys, N.NOISE, 3, 4, 2 * pairs).to(torch.float64) + 0.5) * 2.0**-32
+        r, theta = torch.sqrt(-2.0 * torch.log(u[..., :pairs])), 2.0 * math.pi * u[..., pairs:]
+        want = torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)[..., :dim]
+        assert torch.equal(N.block_normals(keys, 3, 4, dim), want)
+        assert torch.equal(N.block_normals(keys, 3, 4, dim, torch.float32), want.to(torch.float32))
+    want_u = (N.reference_block_words(keys, N.BATCH, 9, 1, 5)[0].to(torch.float64) + 0.5) * 2.0**-32
+    assert torch.equal(N.uniforms(keys, N.BATCH, 9, 5), want_u)
 
 
 def _noisy_run(seed: int, optimizer: str = "sgd") -> list[list[float]]:

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 import gdplay
-from gdplay.analysis.noise import gd_floor, heavy_ball_floor
+from gdplay.analysis.noise import gd_floor, heavy_ball_floor, nesterov_floor
 from gdplay.config.model import load_config_data
 from gdplay.errors import ConfigError
 from gdplay.results.expect import evaluate
@@ -26,18 +26,23 @@ def _with(**extra) -> dict:
     return json.loads(json.dumps(BASE)) | extra
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.5])
-def test_explain_predicts_and_measures_the_floor(cli, tmp_path, momentum) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.5, False), (0.5, True)])
+def test_explain_predicts_and_measures_the_floor(cli, tmp_path, momentum, nesterov) -> None:  # type: ignore[no-untyped-def]
     cfg = _with()
     if momentum:
         cfg["optimizer"]["momentum"] = momentum
+    if nesterov:
+        cfg["optimizer"]["nesterov"] = True
     path = tmp_path / "noisy.yaml"
     path.write_text(json.dumps(cfg))
     result = cli("explain", str(path), "--json")
     assert result.exit_code == 0, result.output
     (record,) = json.loads(result.stdout)["runs"]
     nf = record["noise_floor"]
-    if momentum:
+    if nesterov:
+        want = sum(nesterov_floor(0.1, momentum, lam, 0.5) for lam in (1.0, 10.0))  # type: ignore[misc]
+        assert "not covered" not in result.stdout and "not derived" not in result.stdout
+    elif momentum:
         want = sum(heavy_ball_floor(0.1, momentum, lam, 0.5) for lam in (1.0, 10.0))  # type: ignore[misc]
     else:
         want = sum(gd_floor(0.1, lam, 0.5) for lam in (1.0, 10.0))  # type: ignore[misc]

@@ -59,3 +59,38 @@ def test_options_are_checked_against_the_real_signature():
 def test_unsupported_optimizers_are_refused_with_the_reason(name):
     with pytest.raises(ConfigError, match="not supported"):
         lookup(name)
+
+
+def test_the_static_signature_table_is_what_torch_says():
+    """gdplay.optim.signatures (what `gdplay init` reads without importing torch) holds exactly the
+    installed torch's constructor signatures: regenerate it with `python -m gdplay.optim.signatures`."""
+    from gdplay.optim import signatures
+
+    assert torch.__version__ == signatures.TORCH_VERSION, "regenerate: python -m gdplay.optim.signatures"
+    assert signatures.live_table() == signatures.TABLE, "regenerate: python -m gdplay.optim.signatures"
+    assert signatures.installed_torch_version() == torch.__version__
+
+
+@pytest.mark.parametrize("name", sorted(n for n, info in OPTIMIZERS.items() if info.supported))
+def test_accepted_options_from_the_table_equal_the_live_signature(name):
+    """Each option's name, kind, default and str(annotation) (what check_options reads) as
+    inspect.signature of the torch.optim class gives them."""
+    from gdplay.optim.factory import optimizer_class
+    from gdplay.optim.signatures import parameters
+
+    table = parameters(name)
+    assert table is not None
+    live = inspect.signature(optimizer_class(OPTIMIZERS[name])).parameters
+    got = [(k, p.kind, p.default, str(p.annotation)) for k, p in accepted_options(OPTIMIZERS[name]).items()]
+    want = [(k, p.kind, p.default, str(p.annotation)) for k, p in live.items() if k in {row[0] for row in got}]
+    assert got == want
+    assert set(table) == {k for k in live if k not in ("self", "params")}
+
+
+def test_another_torch_version_reads_the_live_signature(monkeypatch):
+    from gdplay.optim import signatures
+
+    monkeypatch.setattr(signatures, "TORCH_VERSION", "0.0.0-not-installed")
+    assert signatures.parameters("sgd") is None
+    monkeypatch.setattr(signatures, "TORCH_VERSION", torch.__version__)
+    assert signatures.parameters("sgd") is not None

@@ -83,8 +83,13 @@ class Explanation:
 
     @property
     def diverged(self) -> bool:
-        """The run blew up, or its error was still growing geometrically when it stopped."""
+        """The run blew up, or its error was still growing geometrically when it stopped. (A noisy
+        run with a predicted floor that its seeded copies were measured at is not growing: at the
+        floor its error ratios are noise around 1, some just above.)"""
         grew = self.measured.rate is not None and self.measured.rate > 1.0
+        floor = self.noise_floor
+        if grew and floor is not None and floor.measured is not None and floor.predicted is not None:
+            grew = False
         return self.result.status == "diverged" or grew
 
     def to_dict(self) -> dict[str, Any]:
@@ -240,7 +245,9 @@ def explain_planned(planned: Planned, progress: Progress | None = None) -> Expla
     from gdplay.analysis.noise import explain_floor
 
     floor = explain_floor(problem, minimum.point, hessian.matrix) if hessian.eigenvalues else None
-    noisy = floor.setting if floor is not None and floor.predicted != 0.0 else None  # 0: multiplicative
+    # the noise's wording only where a finite floor is predicted: none for multiplicative noise (0.0),
+    # none where a mode is unstable (None: that run diverges, noise or not)
+    noisy = floor.setting if floor is not None and floor.predicted not in (None, 0.0) else None
     sentences = verdict(cfg.optimizer.lr, method, why_not, prediction, result, measured, double, noisy)
     if elsewhere is not None:
         layout = objective.layout
@@ -356,7 +363,7 @@ def verdict(
     else:
         out.append(_predicted(lr, method, prediction))
         out.extend(prediction.notes)
-    out.append(_observed(result, measured))
+    out.append(_observed(result, measured, noisy))
     if prediction is not None and prediction.degenerate and measured.rate is not None:
         out.append(
             "with a flat direction there is no geometric rate to predict, so the measured number (which tends "
@@ -454,7 +461,7 @@ def _predicted(lr: float, method: Method, p: Prediction) -> str:
     return f"{lr_text} is below {bound_name} = {b}{mu}: {name} converges, predicted rate {rate_text} = {p.rate:.4f}."
 
 
-def _observed(result: RunResult, measured: Measured) -> str:
+def _observed(result: RunResult, measured: Measured, noisy: str | None = None) -> str:
     if result.status == "diverged":
         where = f"the run diverged at step {result.diverged_at}"
         if measured.rate is not None:
@@ -462,6 +469,11 @@ def _observed(result: RunResult, measured: Measured) -> str:
         return f"{where}."
     if measured.rate is None:
         return f"the run {_status(result)}; no rate measured: {measured.reason}."
+    if measured.rate > 1.0 and noisy is not None:
+        return (
+            f"the run's error did not shrink: {measured.rate:.4f} per step (steps {_window(measured)}), the noise's "
+            "ratios around 1 at its floor (below), not a divergence."
+        )
     if measured.rate > 1.0:
         return (
             f"the run's error grew by {measured.rate:.4f} per step (steps {_window(measured)}): it is diverging, "

@@ -1,6 +1,7 @@
 """Find the minimum a run heads for, in float64, for the theory of `gdplay explain`.
 
-From the start point: L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS), then Newton
+From the start point: L-BFGS with a strong-Wolfe line search (torch.optim.LBFGS's step, run by
+`lbfgs` below without constructing the optimizer, which imports torch._dynamo), then Newton
 steps x ← x − H⁻¹∇f while H is positive definite, which make the last digits exact (one Newton
 step is exact on a quadratic). When the objective lists known global minimisers and the search
 lands on one of them, that exact point is used instead.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gdplay.errors import GdplayError
 from gdplay.problems.base import Objective
@@ -49,18 +51,9 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
     x = torch.tensor([float(v) for v in start], dtype=torch.float64, requires_grad=True)
     g0 = math.hypot(*autograd_gradient(objective, start))
     tolerance = GTOL * max(1.0, g0)
-    optimizer = torch.optim.LBFGS(
-        [x],
-        lr=1.0,
-        max_iter=2000,
-        history_size=20,
-        tolerance_grad=1e-14,
-        tolerance_change=0.0,
-        line_search_fn="strong_wolfe",
-    )
 
     def closure() -> torch.Tensor:
-        optimizer.zero_grad()
+        x.grad = None
         value = objective(x)
         if value.requires_grad:
             value.backward()
@@ -75,7 +68,7 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
             f"(f = {start_value:g}, |∇f| = {g0:g}; outside the domain, as log(x) for x < 0?)"
         )
     try:
-        optimizer.step(closure)
+        lbfgs(closure, x, max_iter=2000, history_size=20, tolerance_grad=1e-14, tolerance_change=0.0)
     except (IndexError, RuntimeError, ValueError, ZeroDivisionError) as exc:  # torch's line search on a NaN
         raise NoMinimumError(f"no minimum found from the start {list(start)}: the search failed ({exc})") from None
     point = [float(v) for v in x.detach()]
@@ -116,6 +109,109 @@ def find_minimum(objective: Objective, start: Sequence[float]) -> Minimum:
     value = value_at(objective, point)
     gnorm = math.hypot(*autograd_gradient(objective, point))
     return Minimum(point, value, gnorm, source)
+
+
+def lbfgs(
+    closure: Any,
+    x: Any,
+    *,
+    lr: float = 1.0,
+    max_iter: int = 20,
+    max_eval: int | None = None,
+    tolerance_grad: float = 1e-7,
+    tolerance_change: float = 1e-9,
+    history_size: int = 100,
+) -> None:
+    """One `torch.optim.LBFGS(line_search_fn="strong_wolfe").step(closure)` on the flat tensor x,
+    line by line (torch/optim/lbfgs.py, torch 2.13; tests/test_minimum_search.py checks it bitwise
+    against torch.optim.LBFGS). Constructing a torch.optim optimizer imports torch._dynamo
+    (1–2 s on this machine, more than all the rest of `gdplay explain`), so the same arithmetic is
+    run here, on torch's own strong-Wolfe line search. The two-loop recursion, with s = xₖ₊₁ − xₖ,
+    y = ∇fₖ₊₁ − ∇fₖ, ρ = 1/(yᵀs), γ = yᵀs/yᵀy kept while yᵀs > 1e-10:
+
+        q ← −∇f;  for i newest→oldest: αᵢ = ρᵢ sᵢᵀq,  q ← q − αᵢ yᵢ
+        d ← γq;   for i oldest→newest: βᵢ = ρᵢ yᵢᵀd,  d ← d + (αᵢ − βᵢ) sᵢ
+    """
+    import torch
+    from torch.optim.lbfgs import _strong_wolfe
+
+    max_eval = max_eval if max_eval is not None else max_iter * 5 // 4
+
+    def flat_grad_of() -> Any:
+        return torch.zeros_like(x).view(-1) if x.grad is None else x.grad.view(-1)
+
+    def evaluate() -> float:
+        with torch.enable_grad():
+            value = closure()
+        return float(value)  # under no_grad, as torch's step converts it
+
+    def directional(x_init: list[Any], t: float, d: Any) -> tuple[float, Any]:
+        x.add_(d.view_as(x), alpha=t)
+        value = evaluate()
+        grad = torch.cat([flat_grad_of()], 0)
+        x.copy_(x_init[0])
+        return value, grad
+
+    with torch.no_grad():
+        loss = evaluate()
+        current_evals = 1
+        flat_grad = torch.cat([flat_grad_of()], 0)
+        if flat_grad.abs().max() <= tolerance_grad:
+            return
+        d: Any = None
+        t: Any = None
+        old_dirs: list[Any] = []
+        old_stps: list[Any] = []
+        ro: list[Any] = []
+        h_diag: Any = 1
+        al: list[Any] = [None] * history_size
+        prev_flat_grad: Any = None
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            if n_iter == 1:
+                d = flat_grad.neg()
+            else:
+                y = flat_grad.sub(prev_flat_grad)
+                s = d.mul(t)
+                ys = y.dot(s)
+                if ys > 1e-10:
+                    if len(old_dirs) == history_size:
+                        old_dirs.pop(0)
+                        old_stps.pop(0)
+                        ro.pop(0)
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    h_diag = ys / y.dot(y)
+                q = flat_grad.neg()
+                for i in range(len(old_dirs) - 1, -1, -1):
+                    al[i] = old_stps[i].dot(q) * ro[i]
+                    q.add_(old_dirs[i], alpha=-al[i])
+                d = r = torch.mul(q, h_diag)
+                for i in range(len(old_dirs)):
+                    be_i = old_dirs[i].dot(r) * ro[i]
+                    r.add_(old_stps[i], alpha=al[i] - be_i)
+            if prev_flat_grad is None:
+                prev_flat_grad = flat_grad.clone(memory_format=torch.contiguous_format)
+            else:
+                prev_flat_grad.copy_(flat_grad)
+            prev_loss = loss
+            t = min(1.0, 1.0 / flat_grad.abs().sum()) * lr if n_iter == 1 else lr  # type: ignore[operator]
+            gtd = flat_grad.dot(d)
+            if gtd > -tolerance_change:
+                break
+            x_init = [x.clone(memory_format=torch.contiguous_format)]
+            loss, flat_grad, t, ls_func_evals = _strong_wolfe(
+                directional, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals
+            )
+            x.add_(d.view_as(x), alpha=t)
+            opt_cond = flat_grad.abs().max() <= tolerance_grad
+            current_evals += ls_func_evals
+            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+                break
+            if d.mul(t).abs().max() <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
+                break
 
 
 def _kink_minimum(objective: Objective, point: list[float], tolerance: float) -> list[float] | None:

@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     install_streams()
     code: int | str | None = EXIT_OK
     try:
-        app = build_app()
-        app(args=argv, prog_name="gdplay")
+        from gdplay.cli import fast
+
+        if not fast.dispatch(sys.argv[1:] if argv is None else argv):  # list, schema, init without typer
+            app = build_app()
+            app(args=argv, prog_name="gdplay")
     except SystemExit as exc:
         code = exc.code
     except (BrokenPipeError, PipeClosed):

@@ -97,14 +97,6 @@ def run_memory(dim: int, steps: int, dtype: str, history: bool = True, document:
     return RunMemory(numbers * 2 * item + held, held, tree, float(working))
 
 
-def run_bytes(
-    dim: int, steps: int, dtype: str, runs: int = 1, history: bool = True, document: int | None = None
-) -> float:
-    """The peak memory of `runs` such runs, one after another, all results kept (RunMemory)."""
-    one = run_memory(dim, steps, dtype, history, document)
-    return sequence_bytes([one] * runs)
-
-
 def sequence_bytes(runs: Sequence[RunMemory]) -> float:
     """The peak of runs made one after another whose results are all kept (`gdplay run a.yaml
     b.yaml` keeps every result for the comparison, the JSON document and the CSV): run k runs

@@ -74,6 +74,16 @@ def shipped_text() -> str:
     return SCHEMA_PATH.read_text(encoding="utf-8")
 
 
+def printed_text() -> str:
+    """What `gdplay schema` prints: the shipped file (tests/test_schema.py keeps it equal to
+    schema_text(), and reading it spares building the pydantic models, 0.1 s); generated when
+    an install lacks the file."""
+    try:
+        return shipped_text()
+    except OSError:
+        return schema_text()
+
+
 PROJECT_SCHEMA = "gdplay.schema.json"  # what `gdplay schema --write gdplay.schema.json` puts in a project
 SOURCE_ROOT = SCHEMA_PATH.parents[2]  # gdplay's own checkout (its configs point at the shipped file)
 

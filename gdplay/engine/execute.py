@@ -30,27 +30,39 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 def run_problem(problem: Problem, progress: Progress | None = None, record: bool = True) -> RunResult:
     """One run, as a batch of one on the engine every sweep uses."""
+    seed_generators(problem.config.seed, torch.device(problem.device))
+    trace = run_batch(seeded_copies(problem, 1, record=record), progress)
+    return result_from_trace(problem, trace, 0)
+
+
+CONFIG_TOL: Any = object()  # seeded_copies' default: the config's own `tol:`
+
+
+def seeded_copies(
+    problem: Problem, runs: int, *, lr: float | None = None, tol: Any = CONFIG_TOL, record: bool = True
+) -> BatchSpec:
+    """`runs` copies of the problem's run as one batch: copy k has the noise stream of `seed: seed + k`
+    (k = 0 is the run itself), so copy k equals the run with that seed, bit for bit. `lr` and `tol`
+    replace the config's where given (tol=None: run every step, as a floor measurement must)."""
     cfg = problem.config
     dtype = DTYPES[problem.dtype]
-    starts = torch.tensor([list(problem.start)], dtype=dtype, device=problem.device)
-    seed_generators(cfg.seed, starts.device)
-    lrs = torch.tensor([cfg.optimizer.lr], dtype=torch.float64)
-    spec = BatchSpec(
+    sigma = cfg.noise.sigma if cfg.noise is not None else 0.0
+    return BatchSpec(
         objective=problem.objective,
         optimizer=problem.optimizer,
         options=problem.options,
-        starts=starts,
-        lrs=lrs,
+        starts=torch.tensor([list(problem.start)] * runs, dtype=dtype, device=problem.device),
+        lrs=torch.full((runs,), cfg.optimizer.lr if lr is None else lr, dtype=torch.float64),
         steps=cfg.steps,
-        tol=cfg.tol,
+        tol=cfg.tol if tol is CONFIG_TOL else tol,
         blowup=cfg.blowup,
         record=record,
         schedule=problem.schedule,
         engine=cfg.engine or "eager",  # the default: compiling is asked for (see docs/benchmarks.md)
-        noise=noise_spec(problem, [0], [cfg.noise.sigma if cfg.noise else 0.0]),
+        noise=noise_spec(
+            problem, torch.arange(runs, dtype=torch.int64), torch.full((runs,), sigma, dtype=torch.float64)
+        ),
     )
-    trace = run_batch(spec, progress)
-    return result_from_trace(problem, trace, 0)
 
 
 def noise_spec(problem: Problem, offsets: Any, sigmas: Any) -> Any:

@@ -15,8 +15,9 @@ of the rows, on the chunking of steps or on the number of threads, and a sweep r
 run alone, bit for bit. Rows with the same seed get the same draws (common random numbers: in
 a sweep over lr, the rows differ by their lr, not by their luck); `seeds: N` gives N streams.
 
-The hash works on 32-bit words held in int64 tensors, so nothing overflows: each multiplier is
-below 2³¹, so a product of a word and a multiplier is below 2⁶³. One word is mixed by
+The hash is defined on 32-bit words (arithmetic mod 2³²; `reference_block_words` computes it in
+int64, where nothing overflows) and computed in int32 tensors, whose multiplication wraps mod 2³²
+and whose shifts are made logical by a mask: the same bits, about 3× cheaper. One word is mixed by
 
     w ← w ⊕ (w ≫ 16);  w ← 0x45d9f3b·w mod 2³²;  w ← w ⊕ (w ≫ 16);  w ← 0x45d9f3b·w mod 2³²;  w ← w ⊕ (w ≫ 16)
 
@@ -67,13 +68,28 @@ def _counter(purpose: int, counter: int) -> int:
 
 
 def words(keys: torch.Tensor, purpose: int, counter: int, lanes: int) -> torch.Tensor:
-    """[B, lanes] random 32-bit words of the rows with `keys` [B, 2], for (purpose, counter)."""
-    return block_words(keys, purpose, counter, 1, lanes)[0]
+    """[B, lanes] random 32-bit words (int64 in [0, 2³²)) of the rows with `keys` [B, 2], for (purpose, counter)."""
+    return block_words(keys, purpose, counter, 1, lanes)[0].to(torch.int64) & M32
 
 
-def block_words(keys: torch.Tensor, purpose: int, first: int, count: int, lanes: int) -> torch.Tensor:
-    """[count, B, lanes]: the words of counters first .. first + count − 1 at once (the same
-    numbers as `words` one counter at a time: each is a function of its counter alone)."""
+def _signed(values: Any) -> torch.Tensor:
+    """32-bit words as int32 tensors (two's complement: the same bits)."""
+    t = torch.as_tensor(values, dtype=torch.int64)
+    return torch.where(t >= 1 << 31, t - (1 << 32), t).to(torch.int32)
+
+
+def _mix32(w: torch.Tensor) -> torch.Tensor:
+    """`mix` on int32 words, in place (w is consumed): the same bits as the int64 form, since
+    w ↦ 0x45d9f3b·w mod 2³² is int32 multiplication that wraps, and a logical shift is the
+    arithmetic one masked to its low 16 bits. int32 is about 3× cheaper than int64 here (8 lanes
+    per AVX2 vector, and a native 32-bit multiply)."""
+    for _ in range(2):
+        w.bitwise_xor_((w >> 16).bitwise_and_(0xFFFF)).mul_(_MUL)
+    return w.bitwise_xor_((w >> 16).bitwise_and_(0xFFFF))
+
+
+def reference_block_words(keys: torch.Tensor, purpose: int, first: int, count: int, lanes: int) -> torch.Tensor:
+    """`block_words` in int64 arithmetic, the definition as written above (kept for the tests)."""
     c = torch.tensor([_counter(purpose, first + k) for k in range(count)], dtype=torch.int64, device=keys.device)
     a = mix(keys[:, 0].unsqueeze(0) ^ c.unsqueeze(1))  # [count, B]
     a = mix(a ^ keys[:, 1].unsqueeze(0))
@@ -81,9 +97,32 @@ def block_words(keys: torch.Tensor, purpose: int, first: int, count: int, lanes:
     return mix(mix(a.unsqueeze(2) ^ lane))
 
 
+def block_words(keys: torch.Tensor, purpose: int, first: int, count: int, lanes: int) -> torch.Tensor:
+    """[count, B, lanes] int32: the words of counters first .. first + count − 1 at once, as
+    int32 bit patterns (the same numbers as `words` one counter at a time: each is a function of
+    its counter alone). With keys [B, 2] of 32-bit words:
+
+        a = mix(mix(k₀ ⊕ c_t) ⊕ k₁),   word(t, j) = mix(mix(a ⊕ ℓ_j)),   c_t = mix(mix(t ⊕ purpose)),  ℓ_j = mix(j + 1)
+    """
+    k = _signed(keys).to(keys.device)
+    c = _signed([_counter(purpose, first + i) for i in range(count)]).to(keys.device)
+    a = _mix32(k[:, 0].unsqueeze(0) ^ c.unsqueeze(1))  # [count, B]
+    a = _mix32(a.bitwise_xor_(k[:, 1].unsqueeze(0)))
+    lane = _signed([mix(j + 1) for j in range(lanes)]).to(keys.device)
+    w = _mix32(a.unsqueeze(2) ^ lane)
+    return _mix32(w)
+
+
+def _unit(w: torch.Tensor) -> torch.Tensor:
+    """Uniforms (w + ½)/2³² in (0, 1), float64, of int32 bit patterns w (read as unsigned)."""
+    u = w.to(torch.float64)
+    u += (w < 0).to(torch.float64).mul_(2.0**32).add_(0.5)  # exact: every term an integer or a half below 2⁵³
+    return u.mul_(2.0**-32)
+
+
 def uniforms(keys: torch.Tensor, purpose: int, counter: int, lanes: int) -> torch.Tensor:
     """[B, lanes] uniforms in (0, 1), float64."""
-    return (words(keys, purpose, counter, lanes).to(torch.float64) + 0.5) * 2.0**-32
+    return _unit(block_words(keys, purpose, counter, 1, lanes)[0])
 
 
 def normals(keys: torch.Tensor, counter: int, dim: int) -> torch.Tensor:
@@ -91,13 +130,19 @@ def normals(keys: torch.Tensor, counter: int, dim: int) -> torch.Tensor:
     return block_normals(keys, counter, 1, dim)[0]
 
 
-def block_normals(keys: torch.Tensor, first: int, count: int, dim: int) -> torch.Tensor:
-    """[count, B, dim] standard normals of steps first .. first + count − 1, float64."""
+def block_normals(
+    keys: torch.Tensor, first: int, count: int, dim: int, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """[count, B, dim] standard normals of steps first .. first + count − 1, computed in float64
+    and rounded once to `dtype`."""
     pairs = (dim + 1) // 2
-    u = (block_words(keys, NOISE, first, count, 2 * pairs).to(torch.float64) + 0.5) * 2.0**-32
-    r = torch.sqrt(-2.0 * torch.log(u[..., :pairs]))
-    theta = (2.0 * math.pi) * u[..., pairs:]
-    return torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)[..., :dim]
+    u = _unit(block_words(keys, NOISE, first, count, 2 * pairs))
+    r = u[..., :pairs].log_().mul_(-2.0).sqrt_()
+    theta = u[..., pairs:].mul_(2.0 * math.pi)
+    out = torch.empty((*u.shape[:-1], 2 * pairs), dtype=dtype, device=u.device)
+    out[..., :pairs] = r * torch.cos(theta)  # each product in float64, then one rounding to dtype
+    out[..., pairs:] = r.mul_(theta.sin_())
+    return out[..., :dim]
 
 
 @dataclass(frozen=True)
@@ -152,7 +197,7 @@ class NoiseSpec:
         return Perturbation(self.rows(order), dtype, device)
 
 
-BLOCK_VALUES = 1 << 18  # normals drawn at once: a block of steps, for every distinct stream
+BLOCK_VALUES = 1 << 16  # normals drawn at once: a block of steps, for every distinct stream (64K: in cache)
 
 
 class Perturbation:
@@ -199,7 +244,7 @@ class Perturbation:
         block = self.block
         if block is None or not self.block_start <= t < self.block_start + block.shape[0]:
             count = max(1, min(256, BLOCK_VALUES // max(1, len(self.streams) * dim)))
-            block = block_normals(self.streams, t, count, dim).to(device=self.device, dtype=self.dtype)
+            block = block_normals(self.streams, t, count, dim, self.dtype).to(device=self.device)
             self.block, self.block_start = block, t
         xi = block[t - self.block_start]
         return xi if self.gather is None else xi[self.gather]

@@ -40,11 +40,17 @@ def optimizer_class(info: OptimizerInfo) -> Callable[..., Any]:
 
 @functools.cache  # inspect.signature is slow, and a sweep asks once per setting
 def accepted_options(info: OptimizerInfo) -> dict[str, inspect.Parameter]:
-    """The constructor's keyword options (lr included), from its signature (do not modify the result)."""
-    sig = inspect.signature(optimizer_class(info))
+    """The constructor's keyword options (lr included), from its signature (do not modify the result).
+
+    Read from gdplay.optim.signatures' table while the installed torch is the one it was generated
+    from (so `gdplay init` does not import torch), else from the live signature."""
+    from gdplay.optim.signatures import parameters
+
+    table = parameters(info.name)
+    params = table if table is not None else inspect.signature(optimizer_class(info)).parameters
     return {
         name: p
-        for name, p in sig.parameters.items()
+        for name, p in params.items()
         if name not in _RESERVED and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
 

@@ -29,12 +29,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gdplay.config.model import LoadedRun
 from gdplay.errors import ConfigError, Location
 from gdplay.problems.base import Layout, Objective
 from gdplay.suggest import did_you_mean
+
+if TYPE_CHECKING:  # the pydantic models cost 50 ms to build; `gdplay list` and `init` need none
+    from gdplay.config.model import LoadedRun
 
 DEFAULT = {"n": 200, "noise": 0.1, "seed": 0}
 LEAST_SQUARES, LOGISTIC = "least_squares", "logistic_regression"

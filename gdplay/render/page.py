@@ -219,6 +219,28 @@ def page_data(
         "runs": runs,
         "provenance": {"gdplay": _version(), **result.provenance},
     }
+    data["bands"] = None
+    if any(a.kind == "seed" for a in result.axes) and hf is not None:
+        # per grid point the band over its seeds, computed here (the page only draws): |f − f*|
+        # per step, its 10%, 50% and 90% quantiles over the point's seeds (sweeps/grid.py: seed_bands),
+        # kept at the runs' own steps (every `stride`-th), so a long sweep's page keeps to its budget
+        from gdplay.sweeps.grid import seed_bands, seed_groups
+
+        bands = seed_bands(result, f_star)
+        data["bands"] = []
+        for k, ((label, band), (_, rows)) in enumerate(zip(bands, seed_groups(result), strict=True)):
+            data["bands"].append(
+                {
+                    "label": label,
+                    "runs": band.runs,
+                    "quantity": band.label,
+                    "low": _f32(band.low[::stride]),
+                    "median": _f32(band.median[::stride]),
+                    "high": _f32(band.high[::stride]),
+                }
+            )
+            for b in rows:
+                runs[b]["band"] = k
     data["map"] = _map(result, table, resolution(result.dtype))
     box = _box(objective, extents)
     data["landscape"] = _landscape(objective, box) if objective.dim in (1, 2) else None

@@ -62,7 +62,7 @@ class Picture:
     format: str
     width: int  # pixels (for png)
     height: int
-    kind: str  # contour | curve | loss
+    kind: str  # contour | curve | loss | heatmap | band
     labels: list[str]  # the legend entries, one per run, read back from the drawn legend
     box: list[tuple[float, float]]  # the drawn range of each coordinate (contour and curve)
     figure: Any = None  # the matplotlib Figure itself, for tests that read the drawing back
@@ -290,13 +290,16 @@ def render(
     zoom: bool = False,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
+    bands: Sequence[Any] | None = None,
 ) -> Picture:
     """Draw the runs (all on `objective`) and return the picture as bytes.
 
     size: (width, height) in pixels; None means 12 × 5 inches at `dpi`.
     zoom, xlim, ylim: the frame of the map (see view_box).
+    bands: per run, a LossBand over its seeds (analysis.noise.loss_band): the loss panel draws
+    that run's median and 10%–90% band instead of its own curve; the map still draws its path.
     """
-    fig, (width, height, kind, legend, box) = _draw_runs(objective, results, size, dpi, fmt, zoom, xlim, ylim)
+    fig, (width, height, kind, legend, box) = _draw_runs(objective, results, size, dpi, fmt, zoom, xlim, ylim, bands)
     return _picture(fig, fmt, dpi, width, height, kind, legend, box)
 
 
@@ -346,6 +349,7 @@ def _draw_runs(
     zoom: bool,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
+    bands: Sequence[Any] | None = None,
 ) -> tuple[Any, tuple[int, int, str, Any, Any]]:
     fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
     styles = [run_style(i) for i in range(len(results))]
@@ -362,8 +366,10 @@ def _draw_runs(
             _draw_contour(map_ax, fig, objective, results, styles, box)
         else:
             _draw_curve(map_ax, objective, results, styles, box, ylim)
-    handles = _draw_loss(loss_ax, results, styles, star)
+    handles = _draw_loss(loss_ax, results, styles, star, bands)
     labels = [_text(run_label(r)) for r in results]
+    if bands is not None:
+        labels = [f"{label}; median and 10%–90% of {b.runs} seeds" for label, b in zip(labels, bands, strict=True)]
     legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
     fig.suptitle(math_text(describe(objective)), fontsize="medium")
     return fig, (width, height, kind, legend, box)
@@ -491,14 +497,20 @@ def _every(n: int) -> int:
     return max(1, n // 25)
 
 
-def _draw_loss(ax, results, styles, star):  # type: ignore[no-untyped-def]
-    """Returns one line per run, in order (the legend's handles)."""
+def _draw_loss(ax, results, styles, star, bands=None):  # type: ignore[no-untyped-def]
+    """Returns one line per run, in order (the legend's handles). With `bands`, each run's band
+    over its seeds (median line, 10%–90% shaded) takes the place of its own curve."""
     series, label = loss_series(results, star)
+    if bands is not None:
+        series = [[g for g in (b.low + b.high) if math.isfinite(g)] for b in bands]
     handles = []
     positive = [g for s in series for g in s if math.isfinite(g) and g > 0]
     zero = any(g == 0 for s in series for g in s)
     negative = any(g < 0 for s in series for g in s if math.isfinite(g))
-    for result, gaps, style in zip(results, series, styles, strict=True):
+    for k, (result, gaps, style) in enumerate(zip(results, series, styles, strict=True)):
+        if bands is not None:
+            handles.append(_draw_band(ax, bands[k], style, f"loss {k}"))
+            continue
         steps = result.history.steps if result.history else []
         drawn = [(t, g) for t, g in zip(steps, gaps, strict=True) if math.isfinite(g)]
         (line,) = ax.plot(
@@ -784,23 +796,66 @@ def _fractional_index(values: Sequence[float], x: float) -> float:
     return len(values) - 0.5
 
 
+# ---- seeds: the median and the 10%–90% band -----------------------------------------------------
+
+
+def _draw_band(ax, band, style, label):  # type: ignore[no-untyped-def]
+    """One band: the 10%–90% quantiles shaded (a PolyCollection whose label ends in 'band'),
+    the median drawn over it in the run's style (returned: the legend's handle)."""
+    ax.fill_between(band.steps, band.low, band.high, color=style["color"], alpha=0.22, lw=0, label=f"{label} band")
+    (line,) = ax.plot(
+        band.steps, band.median, lw=1.4, ms=3.5, markevery=_every(len(band.steps)), label=f"{label} median", **style
+    )
+    return line
+
+
+def _band_scale(ax, bands):  # type: ignore[no-untyped-def]
+    lows = [v for b in bands for v in b.low if math.isfinite(v)]
+    if lows and all(v > 0 for v in lows):
+        ax.set_yscale("log")
+    elif lows and min(lows) >= 0 and any(v > 0 for b in bands for v in b.high if math.isfinite(v)):
+        positive = [v for b in bands for v in b.low + b.high if math.isfinite(v) and v > 0]
+        ax.set_yscale("symlog", linthresh=min(positive), linscale=0.3)
+        ax.set_ylim(bottom=0)
+
+
+def _draw_bands(fig, bands: Sequence[tuple[str, Any]], title: str, width: int, dpi: int) -> Any:  # type: ignore[no-untyped-def]
+    ax = fig.subplots()
+    handles = [_draw_band(ax, band, run_style(i), f"band {i}") for i, (_, band) in enumerate(bands)]
+    _band_scale(ax, [b for _, b in bands])
+    first = bands[0][1]
+    ax.set_xlabel("step")
+    ax.set_ylabel(first.label)
+    ax.set_title(
+        f"{first.label} per step: the median over the seeds (line) and 10%–90% of them (shaded), "
+        f"{first.runs} seeds per line",
+        fontsize="small",
+    )
+    ax.grid(True, which="major", alpha=0.3)
+    labels = [_text(label) for label, _ in bands]
+    legend = fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(labels, width, dpi))
+    fig.suptitle(math_text(title), fontsize="medium")
+    return legend
+
+
+def render_bands(
+    title: str,
+    bands: Sequence[tuple[str, Any]],
+    size: tuple[int, int] | None = None,
+    dpi: int = DEFAULT_DPI,
+    fmt: str = "png",
+) -> Picture:
+    """The loss of seeded runs, one band per (label, LossBand): the median per step and the band
+    between the 10% and 90% quantiles over the seeds, nothing smoothed; a picture of kind 'band'."""
+    fig, width, height = _figure(size, DEFAULT_SIZE, dpi, fmt)
+    legend = _draw_bands(fig, bands, title, width, dpi)
+    return _picture(fig, fmt, dpi, width, height, "band", legend, [])
+
+
 def band_figure(band: Any, size: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> Any:
     """The loss of seeded copies of a noisy run: the median per step and the band between the 10%
     and 90% quantiles over the seeds (analysis/noise.py: loss_band), log scale; a Figure."""
-    require_matplotlib()
-    from matplotlib.figure import Figure
-
-    w, h = size if size is not None else (8 * dpi, 4 * dpi)
-    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, layout="constrained")
-    ax = fig.subplots()
-    color = _color(0)
-    ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.25, lw=0, label="10%–90% of the seeds")
-    ax.plot(band.steps, band.median, "-", color=color, lw=1.4, label=f"median of {band.runs} seeds")
-    if all(v > 0 for v in band.low if math.isfinite(v)):
-        ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel(band.label)
-    ax.set_title(f"{band.name}: {band.label} over {band.runs} seeded runs", fontsize="small")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
+    _inline_in_ipython()
+    fig, width, _ = _figure(size, (800, 400), dpi, "png")
+    _draw_bands(fig, [(f"{band.name}: median of {band.runs} seeds", band)], f"{band.name}: {band.label}", width, dpi)
     return fig

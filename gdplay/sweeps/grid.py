@@ -1105,3 +1105,57 @@ def _bounds(
     lo = torch.full((n_cols,), math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amin")
     hi = torch.full((n_cols,), -math.inf, dtype=torch.float64).scatter_reduce(0, col, bound, "amax")
     return [float(a) if a == b and a >= 0 else None for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+
+
+# ---- seeds: the band of each grid point -------------------------------------------------------
+
+MAX_BANDS = 10  # grid points a band picture draws (more: the heatmap)
+
+
+def seed_points(result: SweepResult) -> int:
+    """How many grid points a sweep has apart from its seeds axis (its size without seeds: 0)."""
+    seeds = [k for k, a in enumerate(result.axes) if a.kind == "seed"]
+    if not seeds:
+        return 0
+    return result.size // len(result.axes[seeds[0]].values)
+
+
+def seed_groups(result: SweepResult) -> list[tuple[str, list[int]]]:
+    """The grid points of a sweep with a seeds axis, in grid order: per point its label ('lr=0.1,
+    momentum=0.5'; the sweep's name when seeds is the only axis) and its rows, one per seed."""
+    import numpy as np
+
+    seed_axis = next(k for k, a in enumerate(result.axes) if a.kind == "seed")
+    index = np.asarray(result.index)
+    others = [k for k in range(len(result.axes)) if k != seed_axis]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for row in range(result.size):
+        groups.setdefault(tuple(int(index[row, k]) for k in others), []).append(row)
+    out = []
+    for point, rows in groups.items():
+        axes = [result.axes[k] for k in others]
+        label = ", ".join(f"{a.label}={a.labels[i]}" for a, i in zip(axes, point, strict=True))
+        out.append((label or result.name, rows))
+    return out
+
+
+def seed_bands(result: SweepResult, f_star: float | str | None = "result") -> list[tuple[str, Any]]:
+    """Per grid point (every combination of the axes but seeds, in grid order), its label
+    ('lr=0.1, momentum=0.5') and the band of |f − f*| over its seeds: per step the 10%, 50% and
+    90% quantiles over the runs of the point (analysis.noise.quantile_band; a run past its stop
+    has no value). f*: the sweep's (result.f_min) unless given. Needs a sweep run with record=True
+    and a seeds axis."""
+    import numpy as np
+
+    from gdplay.analysis.noise import quantile_band
+
+    if result.history_f is None:
+        raise ValueError("seed_bands needs a recorded sweep (run_sweep(..., record=True))")
+    star = result.f_min if f_star == "result" else f_star
+    values = result.history_f.numpy()  # [T, B]
+    stop = np.asarray(result.stop)
+    values = np.where(np.arange(values.shape[0])[:, None] > stop[None, :], np.nan, values)
+    return [
+        (label, quantile_band(label, values[:, rows], star, len(rows)))  # type: ignore[arg-type]
+        for label, rows in seed_groups(result)
+    ]

@@ -47,6 +47,14 @@ def plot(
     hold: float = typer.Option(1.5, "--hold", help="For a .gif: seconds the final frame stays."),
     sets: list[str] | None = typer.Option(None, "--set", help="Override a config key: --set optimizer.lr=0.1"),
     steps: int | None = typer.Option(None, "--steps", help="Number of updates (overrides the config)."),
+    seeds: int | None = typer.Option(
+        None,
+        "--seeds",
+        min=2,
+        max=100_000,
+        help="Run each run again over N seeds (seed … seed+N−1, batched at once) and draw its loss as the median "
+        "and the 10%–90% band over them; on a sweep, a seeds: N axis.",
+    ),
     allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Draw every run of CONFIG: the paths over the objective and the loss against the step.
@@ -56,9 +64,12 @@ def plot(
     scale. More dimensions: the loss alone. Nothing is smoothed or clipped; a diverged run is drawn
     up to its last finite point. A config with a sweep: section is drawn as a heatmap of its grid
     (median final f − f* per cell, diverged cells hatched, the predicted stability boundary of a
-    quadratic as a line). Needs the plot extra: pip install 'gdplay\\[plot]'. An output ending in .gif is
-    the runs animated; one ending in .html an interactive page that works offline (sliders for the
-    swept settings over one recorded sweep; no matplotlib needed).
+    quadratic as a line); a sweep with seeds: N and at most 10 other grid points is drawn as one band
+    per point instead (the median loss per step and the 10%–90% band over its seeds). --seeds N draws
+    a noisy run's loss as that band over N seeds, its path on the map as it is. Needs the plot extra:
+    pip install 'gdplay\\[plot]'. An output ending in .gif is the runs animated; one ending in .html an
+    interactive page that works offline (sliders for the swept settings over one recorded sweep; no
+    matplotlib needed).
     """
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.pipeline import common_objective, execute, plan
@@ -79,6 +90,8 @@ def plot(
     y_range = parse_limits(ylim, "--ylim") if ylim is not None else None
     flags = overrides(sets, steps=steps)
     planned = plan([resolve_source(config)], flags, allow_python, bind=False)
+    if seeds is not None and fmt in ("gif", "html"):
+        raise UsageError(f"--seeds draws a band in a picture (.png, .svg, .pdf), not in a .{fmt}")
     if fmt == "html":
         _plot_page(planned, target, allow_python)
         raise typer.Exit(EXIT_OK)
@@ -87,11 +100,14 @@ def plot(
         raise UsageError(
             "a config with a sweep: section is drawn as a heatmap (.png, .svg, .pdf) or a page (.html), not a .gif"
         )
+    if swept is None and seeds is not None and any(item.loaded.config.sweep is not None for item in planned):
+        swept = next(item for item in planned if item.loaded.config.sweep is not None)
     if swept is not None:
-        _plot_sweeps(swept, target, pixels, dpi, fmt, allow_python)
+        _plot_sweeps(swept, target, pixels, dpi, fmt, allow_python, seeds)
         raise typer.Exit(EXIT_OK)
     objective = common_objective(planned)
-    results = [j.result for j in execute(planned, judge=False)]
+    done = execute(planned, judge=False)
+    results = [j.result for j in done]
     if any(r.status == "interrupted" for r in results):
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -102,9 +118,20 @@ def plot(
             objective, results, frames, duration, hold, size=pixels, dpi=dpi, zoom=zoom, xlim=x_range, ylim=y_range
         )
     else:
-        picture = render(objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom, xlim=x_range, ylim=y_range)
+        bands = None
+        if seeds is not None:
+            from gdplay.analysis.noise import loss_band
+            from gdplay.render.plot import f_star
+
+            star = f_star(objective, results)
+            bands = [loss_band(j.planned.problem, seeds, f_star=v) for j, v in zip(done, star.values, strict=True)]
+        picture = render(
+            objective, results, size=pixels, dpi=dpi, fmt=fmt, zoom=zoom, xlim=x_range, ylim=y_range, bands=bands
+        )
     write_atomic_bytes(target, picture.data)
     what = {"contour": "contour map and loss", "curve": "curve and loss", "loss": "loss"}[picture.kind]
+    if seeds is not None:
+        what += f" as the median and 10%–90% band over {seeds} seeds"
     if fmt == "gif":
         what = f"animated {what}, {frames} frames over {duration:g} s, the last held {hold:g} s"
     console = out()
@@ -117,17 +144,35 @@ def plot(
     raise typer.Exit(EXIT_OK)
 
 
-def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: bool) -> None:  # type: ignore[no-untyped-def]
-    """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file)."""
+def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: bool, seeds: int | None) -> None:  # type: ignore[no-untyped-def]
+    """A config with a `sweep:` section: its grid as a heatmap (one file; the first sweep of the file);
+    with a seeds axis and at most MAX_BANDS other grid points, one band per point."""
     from gdplay.api import sweep
     from gdplay.cli.shell import write_atomic_bytes
-    from gdplay.render.plot import render_sweep
+    from gdplay.render.plot import render_bands, render_sweep
+    from gdplay.sweeps.grid import MAX_BANDS, build_sweep, seed_bands
 
-    done = sweep(swept.loaded, allow_python=allow_python)
+    axes = [("seeds", seeds)] if seeds is not None else None
+    grid = build_sweep(swept.problem, swept.loaded, axes or [])  # laid out, not run: to count its points
+    seed_axes = [a for a in grid.axes if a.kind == "seed"]
+    has_seeds = bool(seed_axes)
+    points = grid.size // len(seed_axes[0].values) if has_seeds else 0
+    record = has_seeds and points <= MAX_BANDS
+    done = sweep(swept.loaded, axes=axes, record=record, allow_python=allow_python)
     if done.interrupted:
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
     result, table = done[0], done.tables[0]
+    if record:
+        bands = seed_bands(result)
+        title = f"{result.name}: {result.objective} — {result.size:,} runs, {result.steps} steps"
+        picture = render_bands(title, bands, size=pixels, dpi=dpi, fmt=fmt)
+        write_atomic_bytes(target, picture.data)
+        out().print(
+            f"wrote {target} ({picture.width}×{picture.height} px, the loss of {len(bands)} grid point(s): "
+            f"median and 10%–90% band over {result.size // len(bands)} seeds each)"
+        )
+        return
     picture = render_sweep(result, table, size=pixels, dpi=dpi, fmt=fmt)
     write_atomic_bytes(target, picture.data)
     rows, cols = table.shape
@@ -136,6 +181,11 @@ def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: 
         f"wrote {target} ({picture.width}×{picture.height} px, heatmap of {rows}×{cols} cells, "
         f"{result.size:,} runs, {diverged} cell(s) with diverged runs)"
     )
+    if has_seeds:
+        out().print(
+            f"note: {points} grid points besides the seeds: a heatmap of their medians (a band picture draws at "
+            f"most {MAX_BANDS})"
+        )
 
 
 def _plot_page(planned, target: Path, allow_python: bool) -> None:  # type: ignore[no-untyped-def]

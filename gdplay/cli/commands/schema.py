@@ -49,14 +49,13 @@ def schema(
         sys.stdout.write(output_schema_text(output))
         return
 
-    from gdplay.config.schema import PROJECT_SCHEMA, schema_text
+    from gdplay.config.schema import PROJECT_SCHEMA, printed_text, schema_text
 
-    text = schema_text()
     if write is not None:
         from gdplay.cli.shell import write_atomic
 
         target = write / PROJECT_SCHEMA if write.is_dir() else write
-        write_atomic(target, text)
+        write_atomic(target, schema_text())  # from the models: `make schema` refreshes the shipped copy so
         out().print(f"wrote {target}", soft_wrap=True)
         return
-    sys.stdout.write(text)
+    sys.stdout.write(printed_text())

@@ -258,12 +258,26 @@
     const positive = g.every((v) => v === null || v > 0);
     const label = data.f_star === null ? "f (f* unknown: " + data.f_star_source + ")"
       : "|f − f*|, f* = " + fmt(data.f_star, 7) + " (" + data.f_star_source + ")";
-    const traces = [
+    const traces = [];
+    const band = data.bands && run.band !== undefined ? data.bands[run.band] : null;
+    if (band) {  // gdplay's quantiles over this grid point's seeds: the page draws them, computes nothing
+      const low = decode(band.low), high = decode(band.high);
+      const steps = low.map((_, k) => k * data.stored_every);  // thinned as the runs are (page.py)
+      traces.push(
+        { x: steps, y: low, mode: "lines", name: "band low", line: { width: 0 }, hoverinfo: "skip" },
+        { x: steps, y: high, mode: "lines", name: "band", line: { width: 0 }, fill: "tonexty",
+          fillcolor: "rgba(31, 119, 180, 0.18)", hoverinfo: "skip" },
+        { x: steps, y: decode(band.median), mode: "lines", name: "median", line: { color: "#1f77b4", dash: "dot" } },
+      );
+    }
+    traces.push(
       { x: history(run).step, y: g, mode: "lines", name: "all steps", line: { color: "#bbb" } },
       { x: history(run).step.slice(0, n), y: g.slice(0, n), mode: "lines", name: "shown", line: { color: "#1f77b4" } },
-    ];
+    );
+    const title = band ? "loss against the step; shaded: 10%–90% of " + band.runs + " seeds, dotted: their median"
+      : "loss against the step";
     const layout = {
-      title: { text: "loss against the step", font: font }, font: font, showlegend: false,
+      title: { text: title, font: font }, font: font, showlegend: false,
       margin: { l: 60, r: 10, t: 40, b: 40 },
       xaxis: { title: { text: "step" } }, yaxis: { title: { text: label }, type: positive && data.f_star !== null ? "log" : "linear" },
     };
