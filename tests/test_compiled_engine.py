@@ -358,6 +358,23 @@ def test_compiled_is_bitwise_reproducible(real_runs):
     assert torch.equal(first.final_f.nan_to_num(), second.final_f.nan_to_num())
 
 
+def test_later_calls_skip_dynamo_and_stay_right_at_another_batch_size(real_runs):
+    # after the first compile, a chunk is called past Dynamo's guards (compiled._Direct): the batch
+    # size is the graph's one symbol, so a batch of 3 through that same kernel must still equal eager
+    spec, fast, _ = real_runs
+    if not fast.notes or not fast.notes[0].startswith("compiled engine"):
+        pytest.skip(f"Inductor could not compile here: {fast.notes}")
+    direct = [f for f in compiled._CHUNKS.values() if isinstance(f, compiled._Direct) and f.direct is not None]
+    assert direct, "no compiled chunk took the direct path"
+    sub = spec_for("manual_sgd", {}, 45, [0.1, 0.34, 0.01], torch.full((3, 1), 2.0, dtype=torch.float64),
+                   tol=1e-9, objective=spec.objective)  # fmt: skip
+    fast3, slow3 = run_batch(dataclasses.replace(sub, engine="compiled")), run_batch(sub)
+    assert fast3.notes and fast3.notes[0].startswith("compiled engine")
+    assert torch.equal(fast3.status, slow3.status) and torch.equal(fast3.stop, slow3.stop)
+    ok = slow3.status != DIVERGED
+    torch.testing.assert_close(fast3.final_x[ok], slow3.final_x[ok], rtol=REL, atol=0)
+
+
 def test_threads_and_global_state_are_left_alone(real_runs):
     spec, _, _ = real_runs
     threads, dtype = torch.get_num_threads(), torch.get_default_dtype()

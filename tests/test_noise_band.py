@@ -117,7 +117,7 @@ def test_seeds_flag_runs_each_seed_as_the_config_does_tol_and_all(cli, tmp_path,
     assert result.exit_code == 0, result.output
     runs = [gdplay.run(cfg, seed=s)[0] for s in range(8)]
     assert {r.status for r in runs} == {"converged"} and max(r.steps for r in runs) < 300
-    median, low, high = _drawn(pictures[0].figure.axes[1], 0)
+    median, _, _ = _drawn(pictures[0].figure.axes[1], 0)
     assert len(median) <= max(r.steps for r in runs) + 1
     common = min(r.steps for r in runs) + 1
     alone = np.array([r.history.values[:common] for r in runs])
