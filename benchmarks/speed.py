@@ -36,7 +36,7 @@ import torch  # noqa: E402
 QUICK = "--quick" in sys.argv
 STEPS = 200 if QUICK else 1000
 OUT = ROOT / "benchmarks" / "results.json"
-PAGE = ROOT / "docs" / "benchmarks.md"
+PAGES = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
 
 
 def best_of(repeats: int, *fns):  # type: ignore[no-untyped-def]
@@ -419,6 +419,8 @@ def measure_all() -> dict[str, object]:
     torch.set_num_threads(THREADS)
     try:
         results: dict[str, object] = {
+            "date": time.strftime("%Y-%m-%d"),
+            "load_before": os.getloadavg()[0],
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "torch": torch.__version__,
             "threads": THREADS,
@@ -432,6 +434,7 @@ def measure_all() -> dict[str, object]:
         }
     finally:
         torch.set_num_threads(threads)
+    results["load_after"] = os.getloadavg()[0]
     try:
         import jax
 
@@ -441,16 +444,33 @@ def measure_all() -> dict[str, object]:
     return results
 
 
+def header(r: dict[str, object]) -> str:
+    """The line above the table: what produced these numbers (written by --readme, never by hand)."""
+    p: dict[str, object] = r.get("processes") or {}  # type: ignore[assignment]
+    found = (r.get("load_before"), p.get("load_before"), p.get("load_after"), r.get("load_after"))
+    loads = [float(v) for v in found if isinstance(v, (int, float))]
+    load = f", load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
+    run = "a `--quick` run (200 steps, 3 pairs per whole-process figure)" if r.get("quick") else "a full run"
+    return (
+        f"Measured {r.get('date', '?')} by `python benchmarks/speed.py --readme`, {run}: {r.get('machine')}, "
+        f"torch {r.get('torch')}, JAX {r.get('jax') or 'not installed'}, {r.get('threads')} thread pinned for "
+        f"torch and XLA{load}. Ratios are medians of interleaved pairs (their spread in brackets) or best-of "
+        "side-by-side timings in one process; `benchmarks/results.json` holds every number."
+    )
+
+
 def write(results: dict[str, object]) -> None:
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print(f"\nthreads pinned to {THREADS}; JSON in {OUT.relative_to(ROOT)}")
     if "--readme" in sys.argv:
-        text = PAGE.read_text()
-        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        PAGE.write_text(f"{head}{start}\n{table(results)}\n{end}{tail}")
+        block = f"{header(results)}\n\n{table(results)}"
+        for page in PAGES:  # the README's performance table and the benchmarks page: the same block
+            text = page.read_text()
+            start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+            head, rest = text.split(start, 1)
+            _, tail = rest.split(end, 1)
+            page.write_text(f"{head}{start}\n{block}\n{end}{tail}")
 
 
 if __name__ == "__main__":
