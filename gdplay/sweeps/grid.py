@@ -1112,8 +1112,8 @@ def _bounds(
 MAX_BANDS = 10  # grid points a band picture draws (more: the heatmap)
 
 
-def seed_points(result: SweepResult) -> int:
-    """How many grid points a sweep has apart from its seeds axis (its size without seeds: 0)."""
+def seed_points(result: Sweep | SweepResult) -> int:
+    """How many grid points a sweep (laid out or run) has apart from its seeds axis (0 without one)."""
     seeds = [k for k, a in enumerate(result.axes) if a.kind == "seed"]
     if not seeds:
         return 0

@@ -150,13 +150,12 @@ def _plot_sweeps(swept, target: Path, pixels, dpi: int, fmt: str, allow_python: 
     from gdplay.api import sweep
     from gdplay.cli.shell import write_atomic_bytes
     from gdplay.render.plot import render_bands, render_sweep
-    from gdplay.sweeps.grid import MAX_BANDS, build_sweep, seed_bands
+    from gdplay.sweeps.grid import MAX_BANDS, build_sweep, seed_bands, seed_points
 
     axes = [("seeds", seeds)] if seeds is not None else None
     grid = build_sweep(swept.problem, swept.loaded, axes or [])  # laid out, not run: to count its points
-    seed_axes = [a for a in grid.axes if a.kind == "seed"]
-    has_seeds = bool(seed_axes)
-    points = grid.size // len(seed_axes[0].values) if has_seeds else 0
+    has_seeds = any(a.kind == "seed" for a in grid.axes)
+    points = seed_points(grid)
     record = has_seeds and points <= MAX_BANDS
     done = sweep(swept.loaded, axes=axes, record=record, allow_python=allow_python)
     if done.interrupted:
