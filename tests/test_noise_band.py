@@ -124,6 +124,18 @@ def test_seeds_flag_runs_each_seed_as_the_config_does_tol_and_all(cli, tmp_path,
     assert np.array_equal(median[:common], np.quantile(alone, 0.5, axis=0))
 
 
+def test_seeds_flag_on_an_exact_run_says_its_band_has_no_width(cli, tmp_path) -> None:
+    exact = {k: v for k, v in BASE.items() if k != "noise"}
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(exact))
+    result = cli("plot", path, "--seeds", 4, "-o", tmp_path / "e.svg")
+    assert result.exit_code == 0, result.output
+    assert "its 4 seeds gave the same loss at every step" in _said(result)
+    noisy = tmp_path / "n.json"
+    noisy.write_text(json.dumps(BASE))
+    assert "same loss" not in _said(cli("plot", noisy, "--seeds", 4, "-o", tmp_path / "n.svg"))
+
+
 def test_seeds_flag_is_refused_where_no_band_can_be_drawn(cli, tmp_path) -> None:
     path = tmp_path / "r.json"
     path.write_text(json.dumps(BASE))

@@ -141,6 +141,12 @@ def plot(
             console.print(
                 f"note: {result.name} diverged at step {result.diverged_at}; drawn up to its last finite point"
             )
+    for band in bands or []:
+        if _no_width(band):
+            console.print(
+                f"note: {band.name}: its {band.runs} seeds gave the same loss at every step (its gradients do not "
+                "depend on the seed: no noise, no minibatches), so the band has no width"
+            )
     raise typer.Exit(EXIT_OK)
 
 
@@ -227,3 +233,11 @@ def _plot_page(planned, target: Path, allow_python: bool) -> None:  # type: igno
         f"wrote {target} ({len(page) / 1e6:.1f} MB, interactive page, offline: {result.size:,} runs "
         f"({shape}) of {result.steps} steps, one sweep)"
     )
+
+
+def _no_width(band) -> bool:  # type: ignore[no-untyped-def]
+    """The band's 10% and 90% quantiles agree at every step (past a run's stop both are NaN): its
+    seeded copies are one run."""
+    import numpy as np
+
+    return bool(np.array_equal(np.asarray(band.low), np.asarray(band.high), equal_nan=True))
