@@ -111,6 +111,7 @@ def plot(
     if any(r.status == "interrupted" for r in results):
         out().print("interrupted: no picture written")
         raise typer.Exit(EXIT_INTERRUPTED)
+    bands = None  # --seeds: per run its loss band over the seeds (pictures only, not .gif)
     if fmt == "gif":
         from gdplay.render.anim import render_animation
 
@@ -118,7 +119,6 @@ def plot(
             objective, results, frames, duration, hold, size=pixels, dpi=dpi, zoom=zoom, xlim=x_range, ylim=y_range
         )
     else:
-        bands = None
         if seeds is not None:
             from gdplay.analysis.noise import loss_band
             from gdplay.render.plot import f_star
