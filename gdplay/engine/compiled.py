@@ -692,9 +692,7 @@ def run_wide(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> Batc
                 progress(done, spec.steps)
     except KeyboardInterrupt:
         interrupted = True
-    wall = time.perf_counter() - began
-    if first_compile and not interrupted:
-        _mark(p.key)
+    wall = _ended(p, began, first_compile, interrupted)
     going = ~stopped
     code, outs = _tape(p)
     phi, g = run_tape(code, outs, [xa])
@@ -809,9 +807,7 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
                 progress(done, spec.steps)
     except KeyboardInterrupt:
         interrupted = True
-    wall = time.perf_counter() - began
-    if first_compile and not interrupted:
-        _mark(p.key)
+    wall = _ended(p, began, first_compile, interrupted)
     # The runs still going are read at the point they reached (step `done`): checked there as the
     # eager engine checks its last step; what passes is max_steps (or interrupted).
     going = ~stopped
@@ -825,6 +821,15 @@ def run_compiled(spec: BatchSpec, p: Plan, progress: Progress | None = None) -> 
     if progress is not None:
         progress(spec.steps, spec.steps)
     return _trace(spec, fx.t(), ff, fg, stop, going & ok, interrupted, wall)
+
+
+def _ended(p: Plan, began: float, first_compile: bool, interrupted: bool) -> float:
+    """The run's wall time since `began`; a chunk compiled by this run that ran to its end is
+    marked as in Inductor's on-disk cache (an interrupted compile may have left it half written)."""
+    wall = time.perf_counter() - began
+    if first_compile and not interrupted:
+        _mark(p.key)
+    return wall
 
 
 def _mark(key: str) -> None:
