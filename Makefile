@@ -43,7 +43,9 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
+# JAX is the sweep's peer; it comes only with the optional `bench` extra, never as a dependency.
 bench: $(STAMP) chromium
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/speed.py --readme
 	$(PY) benchmarks/page_latency.py

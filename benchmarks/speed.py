@@ -311,9 +311,10 @@ def bench_wide_momentum() -> dict[str, float]:
     from gdplay.engine.problem import build_problem
 
     d = 2_000_000 if QUICK else 10_000_000
-    short, long = 5, 25
+    short, long = 10, 110  # 100 steps apart: the slope must stand well above the ~2 s fixed cost's noise
     problems = {
-        n: build_problem(load_config_text(wide_text(d, n, "compiled"), "wide.yaml").runs[0]) for n in (short, long)
+        n: build_problem(load_config_text(wide_text(d, n, "compiled"), "wide.yaml").runs[0], record=False)
+        for n in (short, long)
     }
     from gdplay.engine import compiled
 
@@ -341,6 +342,8 @@ def bench_wide_momentum() -> dict[str, float]:
         copy2,
     )
     step = (t_long - t_short) / (long - short)
+    if step <= 0:  # the long run was not slower than the short one: noise, not a measurement
+        raise RuntimeError(f"wide momentum: {long} steps took {t_long:.3f} s, {short} steps {t_short:.3f} s")
     return {"d": d, "step_s": step, "copy2_s": t_copy, "ratio": step / t_copy, "optim_ratio": t_optim / t_copy}
 
 

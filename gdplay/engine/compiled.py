@@ -76,8 +76,8 @@ LONG_CHUNK = 16  # ... for a batch of at most 8,192 runs, whose 8 steps are too 
 EAGER_STEP_S = 40e-6  # the eager engine's Python and dispatch per step, whatever the batch
 EAGER_VALUE_S = 4e-9  # ... and per coordinate of every run per step
 COMPILED_VALUE_S = 0.5e-9  # the compiled chunk per coordinate-step
-COMPILE_COLD_S = 35.0  # compiling a chunk with an empty cache (speed.py measured 30-40 s)
-COMPILE_WARM_S = 8.0  # tracing it again when Inductor's on-disk cache has the kernel (measured 8.4 s)
+COMPILE_COLD_S = 30.0  # compiling a chunk with an empty cache (speed.py measured 23-40 s)
+COMPILE_WARM_S = 6.0  # tracing it again when Inductor's on-disk cache has the kernel (measured 4.5-8.4 s)
 
 
 # ---- the update rules ---------------------------------------------------------------------
