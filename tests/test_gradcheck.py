@@ -59,71 +59,42 @@ def _same(fn, point):
 # ---- functions built to fail one check each ---------------------------------------------------------
 
 
-class _WrongBackward(torch.autograd.Function):
-    @staticmethod
+def _squares(name, backward, materialize=True):
+    """An autograd Function for f(x) = Σ x², with the backward given: backward(x, grad) -> ∂f/∂x."""
+
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        ctx.set_materialize_grads(materialize)  # False: an undefined grad arrives as None
         return (x**2).sum()
 
-    @staticmethod
-    def backward(ctx, grad):
+    def bw(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * 3 * x  # the true derivative is 2x
+        return backward(x, grad)
+
+    return type(name, (torch.autograd.Function,), {"forward": staticmethod(forward), "backward": staticmethod(bw)})
 
 
-class _NotReentrant(torch.autograd.Function):
-    calls = 0
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x**2).sum()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        _NotReentrant.calls += 1
-        return grad * 2 * x * (1 + 1e-12 * _NotReentrant.calls)
+def _needs_defined(x, grad):
+    if grad is None:
+        raise RuntimeError("this backward needs a defined gradient")
+    return grad * 2 * x
 
 
-class _IgnoresGradOutput(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x**2).sum()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x  # right at grad = 1, wrong at grad = 0
+_calls = [0]
 
 
-class _FailsOnUndefined(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        ctx.set_materialize_grads(False)
-        return (x**2).sum()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        if grad is None:
-            raise RuntimeError("this backward needs a defined gradient")
-        return grad * 2 * x
+def _drifting(x, grad):  # a little different at every call
+    _calls[0] += 1
+    return grad * 2 * x * (1 + 1e-12 * _calls[0])
 
 
-class _NonzeroOnUndefined(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        ctx.set_materialize_grads(False)
-        return (x**2).sum()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x if grad is None else grad * 2 * x
+_WrongBackward = _squares("WrongBackward", lambda x, grad: grad * 3 * x)  # the true derivative is 2x
+_NotReentrant = _squares("NotReentrant", _drifting)
+_IgnoresGradOutput = _squares("IgnoresGradOutput", lambda x, grad: 2 * x)  # right at grad = 1, wrong at 0
+_FailsOnUndefined = _squares("FailsOnUndefined", _needs_defined, materialize=False)
+_NonzeroOnUndefined = _squares(
+    "NonzeroOnUndefined", lambda x, grad: 2 * x if grad is None else grad * 2 * x, materialize=False
+)
 
 
 CASES = {
