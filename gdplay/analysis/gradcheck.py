@@ -1,4 +1,5 @@
-"""torch.autograd.gradcheck's slow mode, for one real input tensor, without grad_outputs tensors.
+"""torch.autograd.gradcheck's slow mode, for one real input tensor and real floating outputs,
+without grad_outputs tensors (a complex output is refused; torch would split it in two).
 
 Why not call torch's: every ``torch.autograd.grad(outputs, inputs, grad_outputs)`` with an
 explicit grad_outputs *tensor* imports torch.fx's symbolic shapes and sympy on its first call
@@ -8,11 +9,11 @@ creates it implicitly, and the function sees the same gradient flowing into it:
 
 - a Jacobian row: torch passes the unit vector e_j into the output's backward; here the graph
   is extended by ``out.reshape(-1)[j]`` and differentiated with the implicit 1, whose backward
-  (SelectBackward) hands e_j to the output's backward, bit for bit;
+  (SelectBackward, then the view's) hands e_j to the output's backward, exactly;
 - "backward multiplied by grad_output": torch passes zeros; here ``(out * 0).sum()`` hands
   zeros to the output's backward;
-- "undefined output grads": torch passes zeros through ``UndefinedGrad``; here the implicit 1
-  goes through the same ``UndefinedGrad`` node, which hands on an undefined gradient either way.
+- "undefined output grads": torch passes zeros into ``UndefinedGrad``; here ``(u * 0).sum()``
+  passes zeros into the same node, which hands an undefined gradient on.
 
 The checks, their order and their messages are torch's (``gradcheck(f, (x,), eps, atol, rtol)``
 with its defaults otherwise: nondet_tol = 0, check_undefined_grad = True, no forward AD, no
@@ -55,12 +56,13 @@ def _differentiable(value: Any) -> tuple[Any, ...]:
 def _numerical_jacobians(fn: Callable[[Any], Any], x: Any, outputs: tuple[Any, ...], eps: float) -> list[Any]:
     """One [numel(x), numel(out)] Jacobian per output, perturbing x.data in place as torch does."""
     data = x.data
+    outputs = tuple(o for o in outputs if o.is_floating_point())  # as torch: no Jacobian of an integer output
     columns: dict[int, list[Any]] = {}
     for d_idx, idx in enumerate(product(*[range(m) for m in data.size()])):
         entry = data[idx]
 
         def wrapped() -> tuple[Any, ...]:
-            return tuple(a.clone() for a in _outputs(fn(x)))
+            return tuple(a.clone() for a in _outputs(fn(x)) if a.is_floating_point())
 
         orig = entry.clone()
         entry.copy_(orig - eps)
@@ -69,7 +71,7 @@ def _numerical_jacobians(fn: Callable[[Any], Any], x: Any, outputs: tuple[Any, .
         outb = wrapped()
         entry.copy_(orig)
         cols = []
-        for a, b in zip(outa, outb, strict=True):
+        for a, b in zip(outa, outb):  # noqa: B905 (torch's zip: extra outputs are left out)
             if a.shape != b.shape:
                 raise AssertionError(
                     f"Expected `func` to return outputs with the same shape when inputs are perturbed "
@@ -118,7 +120,9 @@ def gradcheck(fn: Callable[[Any], Any], x: Any, *, eps: float, atol: float, rtol
 
     func_out = fn(x)
     outputs = _differentiable(func_out)
-    all_outputs = _outputs(func_out)
+    all_outputs = tuple(o for o in _outputs(func_out) if o.is_floating_point())
+    if any(o.is_complex() for o in _outputs(func_out)):
+        raise GradcheckFailure("a complex output: gdplay's gradcheck takes real outputs only")
     numerical = _numerical_jacobians(fn, x, all_outputs, eps)
     if not outputs:  # nothing differentiable: the numerical Jacobian must vanish
         if any(torch.ne(j, 0).sum() > 0 for j in numerical):
@@ -134,12 +138,13 @@ def gradcheck(fn: Callable[[Any], Any], x: Any, *, eps: float, atol: float, rtol
                     "multiple times gives different values, although analytical gradient matches "
                     "numerical gradient.The tolerance for nondeterminism was 0.0."
                 )
-            if not torch.allclose(first, numerical[i].to(first.device), rtol, atol):
+            common = torch.promote_types(first.dtype, numerical[i].dtype)  # torch's type promotion
+            if not torch.allclose(first.to(common), numerical[i].to(first.device, common), rtol, atol):
                 raise GradcheckFailure(_jacobian_message(first, numerical[i], i))
     # backward multiplied by grad_output: a zero gradient in gives a zero gradient out
     zero = sum((o * 0).sum() for o in outputs) if outputs else None
     if zero is None:
-        torch.autograd.grad([], [x], [], allow_unused=True)  # torch's own call: raises as torch's does
+        torch.autograd.grad([], [x], [], allow_unused=True)  # torch's own call: returns (None,), nothing to test
     else:
         (g,) = torch.autograd.grad(zero, [x], allow_unused=True)
         if g is not None:
