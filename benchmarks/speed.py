@@ -305,7 +305,7 @@ def bench_wide_momentum() -> dict[str, float]:
     """d = 10⁷ quadratic (sphere), momentum SGD: gdplay's compiled engine (one fused in-place step
     per call) per step over two copies' worth of memory traffic (copy_ there and back in the same
     process). Per step from the run's own progress callback, timed between its step 10 and its
-    step 110, so that the run's fixed cost (about 2 s: result buffers, the final evaluation,
+    step 110, so that the run's fixed cost (about 2 s outside its steps, not profiled yet,
     whose noise swamped a slope between two runs) stays out. Eager torch.optim.SGD beside it."""
     from gdplay.config.model import load_config_text
     from gdplay.engine.execute import run_problem
