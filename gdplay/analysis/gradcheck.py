@@ -142,11 +142,8 @@ def gradcheck(fn: Callable[[Any], Any], x: Any, *, eps: float, atol: float, rtol
             if not torch.allclose(first.to(common), numerical[i].to(first.device, common), rtol, atol):
                 raise GradcheckFailure(_jacobian_message(first, numerical[i], i))
     # backward multiplied by grad_output: a zero gradient in gives a zero gradient out
-    zero = sum((o * 0).sum() for o in outputs) if outputs else None
-    if zero is None:
-        torch.autograd.grad([], [x], [], allow_unused=True)  # torch's own call: returns (None,), nothing to test
-    else:
-        (g,) = torch.autograd.grad(zero, [x], allow_unused=True)
+    if outputs:  # with none, torch's call returns (None,) and there is nothing to test
+        (g,) = torch.autograd.grad(sum((o * 0).sum() for o in outputs), [x], allow_unused=True)
         if g is not None:
             if not g.eq(0).all():
                 raise GradcheckFailure("backward not multiplied by grad_output")
